@@ -1,0 +1,30 @@
+package io.leasehold.lock;
+
+/**
+ * A store rejected a write because it has already seen a newer fencing token: the writer's lease
+ * ended and another holder has written since. The rejected write was not applied.
+ */
+public class StaleFencingTokenException extends LeaseholdException {
+
+	private final long fencingToken;
+
+	private final long newestToken;
+
+	public StaleFencingTokenException(String resource, long fencingToken, long newestToken) {
+		super("Write to " + resource + " with fencing token " + fencingToken + " was rejected: it has already seen token "
+				+ newestToken + " from a newer lease holder; the write was not applied");
+		this.fencingToken = fencingToken;
+		this.newestToken = newestToken;
+	}
+
+	/** The token the rejected write carried. */
+	public long fencingToken() {
+		return this.fencingToken;
+	}
+
+	/** The newest token the store had seen. */
+	public long newestToken() {
+		return this.newestToken;
+	}
+
+}

@@ -1,0 +1,157 @@
+package io.leasehold.lock.autoconfigure;
+
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
+
+import javax.sql.DataSource;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.beans.factory.config.EmbeddedValueResolver;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Role;
+import org.springframework.core.env.Environment;
+
+import io.leasehold.lock.LockManager;
+import io.leasehold.lock.aop.DistributedLockAdvisor;
+import io.leasehold.lock.aop.DistributedLockInterceptor;
+import io.leasehold.lock.aop.LockedMethods;
+import io.leasehold.lock.aop.LockedMethodsValidator;
+import io.leasehold.lock.core.DefaultLockManager;
+import io.leasehold.lock.core.LeaseRenewer;
+import io.leasehold.lock.core.PollingWaitStrategy;
+import io.leasehold.lock.core.WaitStrategy;
+import io.leasehold.lock.store.LeaseStatementTimeouts;
+import io.leasehold.lock.store.LeaseStore;
+import io.leasehold.lock.store.PostgresLeaseStore;
+import io.leasehold.lock.store.PostgresSchema;
+
+/**
+ * Auto-configuration for Leasehold distributed locks: a {@link LockManager} on PostgreSQL leases
+ * and the {@code @DistributedLock} advisor. Leases live in the {@link LeaseholdDataSource
+ * &#64;LeaseholdDataSource} if there is one, else in the application's DataSource.
+ */
+@AutoConfiguration(after = DataSourceAutoConfiguration.class)
+@ConditionalOnBean(DataSource.class)
+@ConditionalOnBooleanProperty(name = "leasehold.lock.enabled", matchIfMissing = true)
+@EnableConfigurationProperties(LeaseholdLockProperties.class)
+public final class LeaseholdLockAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	PostgresSchema leaseholdSchema(@LeaseholdDataSource ObjectProvider<DataSource> leaseholdDataSource,
+			ObjectProvider<DataSource> dataSource, LeaseholdLockProperties properties) {
+		return new PostgresSchema(leaseholdDataSource.getIfAvailable(dataSource::getObject), properties.getTableName(),
+				properties.getSequenceName());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LeaseholdSchemaInitializer leaseholdSchemaInitializer(PostgresSchema schema, LeaseholdLockProperties properties) {
+		return new LeaseholdSchemaInitializer(schema, properties.getInitializeSchema());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LeaseStore leaseholdLeaseStore(@LeaseholdDataSource ObjectProvider<DataSource> leaseholdDataSource,
+			ObjectProvider<DataSource> dataSource, LeaseholdLockProperties properties) {
+		LockSettingsFactory.checkTimings(properties);
+		return new PostgresLeaseStore(leaseholdDataSource.getIfAvailable(dataSource::getObject),
+				properties.getTableName(), properties.getSequenceName(),
+				LeaseStatementTimeouts.of(properties.getStatementTimeout()));
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	WaitStrategy leaseholdWaitStrategy(LeaseholdLockProperties properties) {
+		return new PollingWaitStrategy(properties.getPolling().getInitialInterval(),
+				properties.getPolling().getMaxInterval());
+	}
+
+	@Bean(name = "leaseholdScheduler")
+	LeaseScheduler leaseholdScheduler() {
+		return new LeaseScheduler(2);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	LeaseRenewer leaseholdLeaseRenewer(LeaseScheduler leaseholdScheduler, LeaseholdLockProperties properties) {
+		return new LeaseRenewer(leaseholdScheduler, properties.getRenewalRatio());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean(LockManager.class)
+	DefaultLockManager leaseholdLockManager(LeaseStore store, WaitStrategy waitStrategy, LeaseRenewer renewer,
+			ObjectProvider<LeaseholdSchemaInitializer> schemaInitializer, LeaseholdLockProperties properties) {
+		schemaInitializer.getIfAvailable(); // the schema is ready before the first lease
+		String ownerId = (properties.getOwnerId() != null) ? properties.getOwnerId() : defaultOwnerId();
+		return new DefaultLockManager(store, LockSettingsFactory.resolver(properties), waitStrategy, renewer, ownerId,
+				properties.getLocalExpiryMargin());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBooleanProperty(name = "leasehold.lock.cleanup.enabled", matchIfMissing = true)
+	ExpiredLeaseCleaner leaseholdExpiredLeaseCleaner(LeaseStore store, LeaseScheduler leaseholdScheduler,
+			LeaseholdLockProperties properties) {
+		return new ExpiredLeaseCleaner(store, leaseholdScheduler, properties.getCleanup().getInterval(),
+				properties.getCleanup().getRetention());
+	}
+
+	private static String defaultOwnerId() {
+		String host;
+		try {
+			host = InetAddress.getLocalHost().getHostName();
+		}
+		catch (UnknownHostException ex) {
+			host = "unknown-host";
+		}
+		return host + ":" + ProcessHandle.current().pid() + ":"
+				+ HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+	}
+
+	/**
+	 * The advisor and what it needs, as infrastructure beans: auto-proxying creates them before
+	 * the application's beans, so they reach the lock manager only on the first locked call.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+	static class DistributedLockAdvisorConfiguration {
+
+		@Bean
+		@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+		static LockedMethods leaseholdLockedMethods(ConfigurableListableBeanFactory beanFactory) {
+			return new LockedMethods(new EmbeddedValueResolver(beanFactory));
+		}
+
+		@Bean
+		@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+		static DistributedLockAdvisor leaseholdDistributedLockAdvisor(LockedMethods leaseholdLockedMethods,
+				ObjectProvider<LockManager> lockManager, ConfigurableListableBeanFactory beanFactory,
+				Environment environment) {
+			int order = environment.getProperty("leasehold.lock.aspect-order", Integer.class,
+					new LeaseholdLockProperties().getAspectOrder());
+			return new DistributedLockAdvisor(
+					new DistributedLockInterceptor(leaseholdLockedMethods, lockManager::getObject, beanFactory), order);
+		}
+
+		@Bean
+		static LockedMethodsValidator leaseholdLockedMethodsValidator(ConfigurableListableBeanFactory beanFactory,
+				LockedMethods leaseholdLockedMethods, DistributedLockAdvisor leaseholdDistributedLockAdvisor) {
+			return new LockedMethodsValidator(beanFactory, leaseholdLockedMethods, leaseholdDistributedLockAdvisor);
+		}
+
+	}
+
+}

@@ -1,0 +1,360 @@
+package io.leasehold.lock.autoconfigure;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.core.Ordered;
+
+/**
+ * Configuration properties for Leasehold distributed locks.
+ */
+@ConfigurationProperties("leasehold.lock")
+public class LeaseholdLockProperties {
+
+	/**
+	 * Whether to enable Leasehold distributed locks.
+	 */
+	private boolean enabled = true;
+
+	/**
+	 * How long a lease lasts without renewal.
+	 */
+	private Duration leaseTime = Duration.ofSeconds(30);
+
+	/**
+	 * How long a caller waits for a busy lock; 0 tries once.
+	 */
+	private Duration waitTime = Duration.ZERO;
+
+	/**
+	 * Minimum time a lease is held from its acquisition, even when released earlier.
+	 */
+	private Duration minHoldTime = Duration.ZERO;
+
+	/**
+	 * Whether to renew leases in the background while their holder runs.
+	 */
+	private boolean autoRenew = true;
+
+	/**
+	 * Lease table, optionally schema-qualified.
+	 */
+	private String tableName = "leasehold_lock";
+
+	/**
+	 * Sequence the fencing tokens are drawn from, optionally schema-qualified.
+	 */
+	private String sequenceName = "leasehold_fencing_token_seq";
+
+	/**
+	 * Whether to create the lease table and sequence at start-up when they do not exist.
+	 */
+	private InitializeSchema initializeSchema = InitializeSchema.ALWAYS;
+
+	/**
+	 * Identity of this node in the lease table; defaults to host:pid:random.
+	 */
+	private @Nullable String ownerId;
+
+	/**
+	 * Longest a lease statement may run or wait for a row lock on the server.
+	 */
+	private Duration statementTimeout = Duration.ofSeconds(5);
+
+	/**
+	 * Fraction of the lease time between two renewals of a held lease.
+	 */
+	private double renewalRatio = 1.0 / 3;
+
+	/**
+	 * Safety margin by which a lease ends earlier on its holder's clock than in the database.
+	 */
+	private Duration localExpiryMargin = Duration.ofMillis(100);
+
+	/**
+	 * Order of the @DistributedLock advisor; it must be below the transaction advisor's order.
+	 */
+	private int aspectOrder = Ordered.LOWEST_PRECEDENCE - 100;
+
+	private final Polling polling = new Polling();
+
+	private final Cleanup cleanup = new Cleanup();
+
+	/**
+	 * Per-lock settings by lock name (the annotation's name, without the key): lease-time,
+	 * wait-time, min-hold-time and auto-renew, each falling back to the global setting.
+	 */
+	private final Map<String, LockProperties> locks = new LinkedHashMap<>();
+
+	public boolean isEnabled() {
+		return this.enabled;
+	}
+
+	public void setEnabled(boolean enabled) {
+		this.enabled = enabled;
+	}
+
+	public Duration getLeaseTime() {
+		return this.leaseTime;
+	}
+
+	public void setLeaseTime(Duration leaseTime) {
+		this.leaseTime = leaseTime;
+	}
+
+	public Duration getWaitTime() {
+		return this.waitTime;
+	}
+
+	public void setWaitTime(Duration waitTime) {
+		this.waitTime = waitTime;
+	}
+
+	public Duration getMinHoldTime() {
+		return this.minHoldTime;
+	}
+
+	public void setMinHoldTime(Duration minHoldTime) {
+		this.minHoldTime = minHoldTime;
+	}
+
+	public boolean isAutoRenew() {
+		return this.autoRenew;
+	}
+
+	public void setAutoRenew(boolean autoRenew) {
+		this.autoRenew = autoRenew;
+	}
+
+	public String getTableName() {
+		return this.tableName;
+	}
+
+	public void setTableName(String tableName) {
+		this.tableName = tableName;
+	}
+
+	public String getSequenceName() {
+		return this.sequenceName;
+	}
+
+	public void setSequenceName(String sequenceName) {
+		this.sequenceName = sequenceName;
+	}
+
+	public InitializeSchema getInitializeSchema() {
+		return this.initializeSchema;
+	}
+
+	public void setInitializeSchema(InitializeSchema initializeSchema) {
+		this.initializeSchema = initializeSchema;
+	}
+
+	public @Nullable String getOwnerId() {
+		return this.ownerId;
+	}
+
+	public void setOwnerId(@Nullable String ownerId) {
+		this.ownerId = ownerId;
+	}
+
+	public Duration getStatementTimeout() {
+		return this.statementTimeout;
+	}
+
+	public void setStatementTimeout(Duration statementTimeout) {
+		this.statementTimeout = statementTimeout;
+	}
+
+	public double getRenewalRatio() {
+		return this.renewalRatio;
+	}
+
+	public void setRenewalRatio(double renewalRatio) {
+		this.renewalRatio = renewalRatio;
+	}
+
+	public Duration getLocalExpiryMargin() {
+		return this.localExpiryMargin;
+	}
+
+	public void setLocalExpiryMargin(Duration localExpiryMargin) {
+		this.localExpiryMargin = localExpiryMargin;
+	}
+
+	public int getAspectOrder() {
+		return this.aspectOrder;
+	}
+
+	public void setAspectOrder(int aspectOrder) {
+		this.aspectOrder = aspectOrder;
+	}
+
+	public Polling getPolling() {
+		return this.polling;
+	}
+
+	public Cleanup getCleanup() {
+		return this.cleanup;
+	}
+
+	public Map<String, LockProperties> getLocks() {
+		return this.locks;
+	}
+
+	/**
+	 * Whether the starter creates its schema.
+	 */
+	public enum InitializeSchema {
+
+		/** Create the table and sequence when they do not exist. */
+		ALWAYS,
+
+		/** Never run DDL; check at start-up that the table and sequence exist. */
+		NEVER
+
+	}
+
+	/**
+	 * How waiters poll a busy lock.
+	 */
+	public static class Polling {
+
+		/**
+		 * Longest pause after the first failed attempt; pauses double up to max-interval.
+		 */
+		private Duration initialInterval = Duration.ofMillis(10);
+
+		/**
+		 * Longest pause between two attempts on a busy lock.
+		 */
+		private Duration maxInterval = Duration.ofMillis(500);
+
+		public Duration getInitialInterval() {
+			return this.initialInterval;
+		}
+
+		public void setInitialInterval(Duration initialInterval) {
+			this.initialInterval = initialInterval;
+		}
+
+		public Duration getMaxInterval() {
+			return this.maxInterval;
+		}
+
+		public void setMaxInterval(Duration maxInterval) {
+			this.maxInterval = maxInterval;
+		}
+
+	}
+
+	/**
+	 * Deletion of rows whose leases ended long ago.
+	 */
+	public static class Cleanup {
+
+		/**
+		 * Whether to delete rows of long-expired leases periodically.
+		 */
+		private boolean enabled = true;
+
+		/**
+		 * Time between two clean-up runs.
+		 */
+		private Duration interval = Duration.ofHours(1);
+
+		/**
+		 * How long after its expiry a lease row is kept.
+		 */
+		private Duration retention = Duration.ofDays(1);
+
+		public boolean isEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public Duration getInterval() {
+			return this.interval;
+		}
+
+		public void setInterval(Duration interval) {
+			this.interval = interval;
+		}
+
+		public Duration getRetention() {
+			return this.retention;
+		}
+
+		public void setRetention(Duration retention) {
+			this.retention = retention;
+		}
+
+	}
+
+	/**
+	 * Settings of one lock; unset values fall back to the global settings.
+	 */
+	public static class LockProperties {
+
+		/**
+		 * How long a lease of this lock lasts without renewal.
+		 */
+		private @Nullable Duration leaseTime;
+
+		/**
+		 * How long a caller waits for this lock when it is busy.
+		 */
+		private @Nullable Duration waitTime;
+
+		/**
+		 * Minimum time a lease of this lock is held from its acquisition.
+		 */
+		private @Nullable Duration minHoldTime;
+
+		/**
+		 * Whether to renew leases of this lock in the background.
+		 */
+		private @Nullable Boolean autoRenew;
+
+		public @Nullable Duration getLeaseTime() {
+			return this.leaseTime;
+		}
+
+		public void setLeaseTime(@Nullable Duration leaseTime) {
+			this.leaseTime = leaseTime;
+		}
+
+		public @Nullable Duration getWaitTime() {
+			return this.waitTime;
+		}
+
+		public void setWaitTime(@Nullable Duration waitTime) {
+			this.waitTime = waitTime;
+		}
+
+		public @Nullable Duration getMinHoldTime() {
+			return this.minHoldTime;
+		}
+
+		public void setMinHoldTime(@Nullable Duration minHoldTime) {
+			this.minHoldTime = minHoldTime;
+		}
+
+		public @Nullable Boolean getAutoRenew() {
+			return this.autoRenew;
+		}
+
+		public void setAutoRenew(@Nullable Boolean autoRenew) {
+			this.autoRenew = autoRenew;
+		}
+
+	}
+
+}

@@ -1,0 +1,96 @@
+package io.leasehold.lock.autoconfigure;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import io.leasehold.lock.LockConfigurationException;
+import io.leasehold.lock.LockOptions;
+import io.leasehold.lock.Purpose;
+import io.leasehold.lock.autoconfigure.LeaseholdLockProperties.LockProperties;
+import io.leasehold.lock.core.LockSettings;
+import io.leasehold.lock.core.LockSettingsResolver;
+
+/**
+ * Checks the configured durations once, at start-up, naming the property and the bad value, and
+ * turns them into the settings resolver.
+ */
+final class LockSettingsFactory {
+
+	private LockSettingsFactory() {
+	}
+
+	static LockSettingsResolver resolver(LeaseholdLockProperties properties) {
+		LockSettings defaults = new LockSettings(positive("leasehold.lock.lease-time", properties.getLeaseTime()),
+				notNegative("leasehold.lock.wait-time", properties.getWaitTime()),
+				notNegative("leasehold.lock.min-hold-time", properties.getMinHoldTime()), properties.isAutoRenew(),
+				Purpose.CORRECTNESS);
+		Map<String, LockOptions> perLock = new LinkedHashMap<>();
+		properties.getLocks().forEach((name, lock) -> perLock.put(name, options(name, lock)));
+		return new LockSettingsResolver(defaults, perLock);
+	}
+
+	static void checkTimings(LeaseholdLockProperties properties) {
+		positive("leasehold.lock.statement-timeout", properties.getStatementTimeout());
+		notNegative("leasehold.lock.local-expiry-margin", properties.getLocalExpiryMargin());
+		positive("leasehold.lock.polling.initial-interval", properties.getPolling().getInitialInterval());
+		Duration maxInterval = positive("leasehold.lock.polling.max-interval", properties.getPolling().getMaxInterval());
+		if (maxInterval.compareTo(properties.getPolling().getInitialInterval()) < 0) {
+			throw invalid("leasehold.lock.polling.max-interval", maxInterval,
+					"it must not be below leasehold.lock.polling.initial-interval");
+		}
+		positive("leasehold.lock.cleanup.interval", properties.getCleanup().getInterval());
+		Duration retention = properties.getCleanup().getRetention();
+		Duration minimum = properties.getStatementTimeout().multipliedBy(10).plusMinutes(1);
+		if (retention.compareTo(minimum) < 0) {
+			throw invalid("leasehold.lock.cleanup.retention", retention, "it must be at least " + minimum
+					+ " (a minute plus ten statement timeouts), so no acquisition that began before a row's last"
+					+ " grant can still be running when the row is deleted");
+		}
+		double ratio = properties.getRenewalRatio();
+		if (!(ratio > 0 && ratio <= 0.9)) {
+			throw new LockConfigurationException("Invalid value " + ratio
+					+ " for property 'leasehold.lock.renewal-ratio': it must be above 0 and at most 0.9");
+		}
+	}
+
+	private static LockOptions options(String name, LockProperties lock) {
+		String prefix = "leasehold.lock.locks." + name + ".";
+		LockOptions options = LockOptions.defaults();
+		if (lock.getLeaseTime() != null) {
+			options = options.withLeaseTime(positive(prefix + "lease-time", lock.getLeaseTime()));
+		}
+		if (lock.getWaitTime() != null) {
+			options = options.withWaitTime(notNegative(prefix + "wait-time", lock.getWaitTime()));
+		}
+		if (lock.getMinHoldTime() != null) {
+			options = options.withMinHoldTime(notNegative(prefix + "min-hold-time", lock.getMinHoldTime()));
+		}
+		if (lock.getAutoRenew() != null) {
+			options = options.withAutoRenew(lock.getAutoRenew());
+		}
+		return options;
+	}
+
+	private static Duration positive(String property, @Nullable Duration value) {
+		if (value == null || value.isNegative() || value.isZero()) {
+			throw invalid(property, value, "it must be positive");
+		}
+		return value;
+	}
+
+	private static Duration notNegative(String property, @Nullable Duration value) {
+		if (value == null || value.isNegative()) {
+			throw invalid(property, value, "it must not be negative");
+		}
+		return value;
+	}
+
+	private static LockConfigurationException invalid(String property, @Nullable Duration value, String problem) {
+		return new LockConfigurationException(
+				"Invalid value '" + value + "' for property '" + property + "': " + problem);
+	}
+
+}

@@ -1,0 +1,188 @@
+package io.leasehold.lock.core;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Deque;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import io.leasehold.lock.Lease;
+import io.leasehold.lock.LeaseLostException;
+import io.leasehold.lock.LeaseholdException;
+import io.leasehold.lock.store.Grant;
+
+/**
+ * A lease this node holds. It is valid until it is closed, a renewal finds it gone, or its local
+ * deadline passes: {@code System.nanoTime()} taken before the grant (or the last renewal) was
+ * sent, plus the lease time, minus a safety margin. The local deadline holds even when the
+ * database cannot be reached.
+ */
+final class DefaultLease implements Lease {
+
+	private static final Log logger = LogFactory.getLog(DefaultLease.class);
+
+	private final DefaultLockManager manager;
+
+	private final String lockName;
+
+	private final long fencingToken;
+
+	private final LockSettings settings;
+
+	private final Deque<Lease> threadStack;
+
+	/** Serializes renewal with closing, so a renewal cannot extend a lease after its release. */
+	private final ReentrantLock stateLock = new ReentrantLock();
+
+	private volatile Instant expiresAt;
+
+	private volatile long deadlineNanos;
+
+	private volatile @Nullable String lostReason;
+
+	private volatile boolean closed;
+
+	private @Nullable Future<?> nextRenewal;
+
+	DefaultLease(DefaultLockManager manager, String lockName, Grant grant, long sentAtNanos, LockSettings settings,
+			Deque<Lease> threadStack) {
+		this.manager = manager;
+		this.lockName = lockName;
+		this.fencingToken = grant.fencingToken();
+		this.settings = settings;
+		this.threadStack = threadStack;
+		this.expiresAt = grant.expiresAt();
+		this.deadlineNanos = manager.localDeadline(sentAtNanos, settings.leaseTime());
+	}
+
+	@Override
+	public String lockName() {
+		return this.lockName;
+	}
+
+	@Override
+	public long fencingToken() {
+		return this.fencingToken;
+	}
+
+	@Override
+	public Instant expiresAt() {
+		return this.expiresAt;
+	}
+
+	LockSettings settings() {
+		return this.settings;
+	}
+
+	DefaultLockManager manager() {
+		return this.manager;
+	}
+
+	@Override
+	public boolean isValid() {
+		return !this.closed && this.lostReason == null && System.nanoTime() - this.deadlineNanos < 0;
+	}
+
+	@Override
+	public void assertValid() {
+		if (!isValid()) {
+			throw new LeaseLostException(this.lockName, this.fencingToken, invalidReason());
+		}
+	}
+
+	String invalidReason() {
+		if (this.closed) {
+			return "it was released";
+		}
+		String lost = this.lostReason;
+		if (lost != null) {
+			return lost;
+		}
+		return "its lease time ran out (last confirmed expiry " + this.expiresAt + " by the database clock)";
+	}
+
+	void startRenewing() {
+		this.stateLock.lock();
+		try {
+			if (!this.closed) {
+				this.nextRenewal = this.manager.renewer().scheduleNext(this);
+			}
+		}
+		finally {
+			this.stateLock.unlock();
+		}
+	}
+
+	/** Runs on the renewal scheduler. */
+	void renew() {
+		this.stateLock.lock();
+		try {
+			if (this.closed || this.lostReason != null) {
+				return;
+			}
+			long sentAt = System.nanoTime();
+			try {
+				var renewed = this.manager.store().renew(this.lockName, this.fencingToken, this.settings.leaseTime());
+				if (renewed.isEmpty()) {
+					markLost("a renewal found it expired or taken over by another node");
+					return;
+				}
+				this.expiresAt = renewed.get();
+				this.deadlineNanos = this.manager.localDeadline(sentAt, this.settings.leaseTime());
+				this.nextRenewal = this.manager.renewer().scheduleNext(this);
+			}
+			catch (LeaseholdException ex) {
+				long untilDeadline = this.deadlineNanos - System.nanoTime();
+				if (untilDeadline <= 0) {
+					markLost("it could not be renewed before its deadline: " + ex.getMessage());
+					return;
+				}
+				logger.warn("Renewal of lease on lock '" + this.lockName + "' (token " + this.fencingToken
+						+ ") failed; retrying while it is valid for another " + Duration.ofNanos(untilDeadline), ex);
+				this.nextRenewal = this.manager.renewer().scheduleRetry(this, Duration.ofNanos(untilDeadline));
+			}
+		}
+		catch (RejectedExecutionException ex) {
+			// The scheduler is shutting down; the manager releases every lease it holds.
+		}
+		finally {
+			this.stateLock.unlock();
+		}
+	}
+
+	private void markLost(String reason) {
+		this.lostReason = reason;
+		this.manager.leaseLost(this, reason);
+	}
+
+	@Override
+	public void close() {
+		this.stateLock.lock();
+		try {
+			if (this.closed) {
+				return;
+			}
+			this.closed = true;
+			if (this.nextRenewal != null) {
+				this.nextRenewal.cancel(false);
+			}
+		}
+		finally {
+			this.stateLock.unlock();
+		}
+		this.threadStack.removeFirstOccurrence(this);
+		this.manager.released(this, this.lostReason == null);
+	}
+
+	@Override
+	public String toString() {
+		return "Lease[" + this.lockName + ", token " + this.fencingToken + ", expires " + this.expiresAt
+				+ (isValid() ? "" : ", invalid: " + invalidReason()) + "]";
+	}
+
+}

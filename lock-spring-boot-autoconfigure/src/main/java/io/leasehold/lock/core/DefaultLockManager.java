@@ -1,0 +1,276 @@
+package io.leasehold.lock.core;
+
+import java.lang.reflect.UndeclaredThrowableException;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Deque;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.util.Assert;
+
+import io.leasehold.lock.Lease;
+import io.leasehold.lock.LeaseCallable;
+import io.leasehold.lock.LeaseLostException;
+import io.leasehold.lock.LockManager;
+import io.leasehold.lock.LockNotAcquiredException;
+import io.leasehold.lock.LockOptions;
+import io.leasehold.lock.LockStoreException;
+import io.leasehold.lock.store.Grant;
+import io.leasehold.lock.store.LeaseRow;
+import io.leasehold.lock.store.LeaseStore;
+
+/**
+ * Acquires, renews and releases leases in a {@link LeaseStore}, waits for busy locks with a
+ * {@link WaitStrategy}, and keeps the leases of each thread for re-entry and
+ * {@link io.leasehold.lock.LockContext}. On shutdown it releases every lease it still holds.
+ */
+public class DefaultLockManager implements LockManager, DisposableBean {
+
+	private static final Log logger = LogFactory.getLog(DefaultLockManager.class);
+
+	private final LeaseStore store;
+
+	private final LockSettingsResolver settingsResolver;
+
+	private final WaitStrategy waitStrategy;
+
+	private final LeaseRenewer renewer;
+
+	private final String ownerId;
+
+	private final Duration localExpiryMargin;
+
+	private final Set<DefaultLease> held = ConcurrentHashMap.newKeySet();
+
+	private final AtomicLong leasesLost = new AtomicLong();
+
+	private volatile boolean shutDown;
+
+	public DefaultLockManager(LeaseStore store, LockSettingsResolver settingsResolver, WaitStrategy waitStrategy,
+			LeaseRenewer renewer, String ownerId, Duration localExpiryMargin) {
+		this.store = store;
+		this.settingsResolver = settingsResolver;
+		this.waitStrategy = waitStrategy;
+		this.renewer = renewer;
+		this.ownerId = ownerId;
+		this.localExpiryMargin = localExpiryMargin;
+	}
+
+	@Override
+	public Optional<Lease> tryAcquire(String lockName, LockOptions options) {
+		return tryAcquire(lockName, lockName, options);
+	}
+
+	/**
+	 * Acquires {@code lockName} with the settings configured under {@code configName}.
+	 * @param configName the name of {@code leasehold.lock.locks.<name>}: the annotation's name
+	 * without its key
+	 */
+	public Optional<Lease> tryAcquire(String configName, String lockName, LockOptions options) {
+		Assert.hasText(lockName, "lockName must not be empty");
+		Assert.notNull(options, "options must not be null");
+		return tryAcquire(lockName, this.settingsResolver.resolve(configName, options)).lease();
+	}
+
+	@Override
+	public Lease acquire(String lockName, LockOptions options) {
+		return acquire(lockName, lockName, options);
+	}
+
+	/** Like {@link #tryAcquire(String, String, LockOptions)}, but throws when the lock stays busy. */
+	public Lease acquire(String configName, String lockName, LockOptions options) {
+		Assert.hasText(lockName, "lockName must not be empty");
+		Assert.notNull(options, "options must not be null");
+		Attempt attempt = tryAcquire(lockName, this.settingsResolver.resolve(configName, options));
+		if (attempt.lease().isPresent()) {
+			return attempt.lease().get();
+		}
+		throw new LockNotAcquiredException(lockName, attempt.waited(), describeHolder(lockName), attempt.failure());
+	}
+
+	@Override
+	public <T> T callWithLock(String lockName, LockOptions options, LeaseCallable<T> action) {
+		Assert.notNull(action, "action must not be null");
+		try (Lease lease = acquire(lockName, options)) {
+			return action.call(lease);
+		}
+		catch (RuntimeException | Error ex) {
+			throw ex;
+		}
+		catch (Exception ex) {
+			throw new UndeclaredThrowableException(ex, "Action under lock '" + lockName + "' threw " + ex);
+		}
+	}
+
+	private Attempt tryAcquire(String lockName, LockSettings settings) {
+		Deque<Lease> stack = ThreadLeases.currentStack();
+		DefaultLease outer = heldByThread(stack, lockName);
+		if (outer != null) {
+			return new Attempt(Optional.of(reenter(outer, stack)), Duration.ZERO, null);
+		}
+		long start = System.nanoTime();
+		long waitNanos = settings.waitTime().toNanos();
+		LockStoreException lastFailure = null;
+		for (int attempt = 1;; attempt++) {
+			Assert.state(!this.shutDown, "The lock manager has been shut down");
+			long sentAt = System.nanoTime();
+			try {
+				Optional<Grant> grant = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime());
+				if (grant.isPresent()) {
+					return new Attempt(Optional.of(granted(lockName, grant.get(), sentAt, settings, stack)),
+							Duration.ofNanos(System.nanoTime() - start), null);
+				}
+				logger.debug("Lock '" + lockName + "' is busy (attempt " + attempt + ")");
+			}
+			catch (LockStoreException ex) {
+				if (!isTransient(ex)) {
+					throw ex;
+				}
+				lastFailure = ex;
+				logger.debug("Lock '" + lockName + "' could not be tried (attempt " + attempt + ")", ex);
+			}
+			long remaining = waitNanos - (System.nanoTime() - start);
+			if (remaining <= 0) {
+				if (lastFailure != null && !isLockTimeout(lastFailure)) {
+					throw lastFailure;
+				}
+				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start), lastFailure);
+			}
+			try {
+				this.waitStrategy.await(lockName, attempt, Duration.ofNanos(remaining));
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start), null);
+			}
+		}
+	}
+
+	private @Nullable DefaultLease heldByThread(Deque<Lease> stack, String lockName) {
+		for (Lease lease : stack) {
+			DefaultLease root = (lease instanceof ReentrantLease reentrant) ? reentrant.outer()
+					: (lease instanceof DefaultLease defaultLease) ? defaultLease : null;
+			if (root != null && root.manager() == this && root.lockName().equals(lockName)) {
+				return root;
+			}
+		}
+		return null;
+	}
+
+	private Lease reenter(DefaultLease outer, Deque<Lease> stack) {
+		if (!outer.isValid()) {
+			throw new LeaseLostException(outer.lockName(), outer.fencingToken(),
+					"re-entered after " + outer.invalidReason());
+		}
+		ReentrantLease lease = new ReentrantLease(outer, stack);
+		stack.addFirst(lease);
+		return lease;
+	}
+
+	private DefaultLease granted(String lockName, Grant grant, long sentAt, LockSettings settings, Deque<Lease> stack) {
+		DefaultLease lease = new DefaultLease(this, lockName, grant, sentAt, settings, stack);
+		this.held.add(lease);
+		stack.addFirst(lease);
+		if (settings.autoRenew()) {
+			lease.startRenewing();
+		}
+		logger.debug("Acquired " + lease);
+		return lease;
+	}
+
+	/** Called once by a lease when it is closed. */
+	void released(DefaultLease lease, boolean stillHeld) {
+		this.held.remove(lease);
+		try {
+			boolean released = this.store.release(lease.lockName(), lease.fencingToken(),
+					lease.settings().minHoldTime());
+			if (!released && stillHeld) {
+				leaseLost(lease, "it had expired or been taken over by another node when it was released");
+			}
+		}
+		catch (LockStoreException ex) {
+			logger.warn("Could not release lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken()
+					+ "); it stays taken until it expires at " + lease.expiresAt() + " by the database clock", ex);
+		}
+	}
+
+	/** Called when a lease is found lost: logged and counted. */
+	void leaseLost(DefaultLease lease, String reason) {
+		this.leasesLost.incrementAndGet();
+		logger.warn("Lost lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken() + "): " + reason
+				+ ". Work done under it may have overlapped with another holder; the integrity of data it"
+				+ " protects may be compromised unless writes were fenced with the token");
+	}
+
+	long localDeadline(long sentAtNanos, Duration leaseTime) {
+		long margin = Math.min(this.localExpiryMargin.toNanos(), leaseTime.toNanos() / 2);
+		return sentAtNanos + leaseTime.toNanos() - margin;
+	}
+
+	LeaseStore store() {
+		return this.store;
+	}
+
+	LeaseRenewer renewer() {
+		return this.renewer;
+	}
+
+	/** Who this node is in the lease table. */
+	public String ownerId() {
+		return this.ownerId;
+	}
+
+	/** How many leases this node has found lost since it started. */
+	public long leasesLost() {
+		return this.leasesLost.get();
+	}
+
+	/** How many leases this node holds now. */
+	public int heldLeaseCount() {
+		return this.held.size();
+	}
+
+	private String describeHolder(String lockName) {
+		try {
+			return this.store.find(lockName).map(LeaseRow::describe).orElse("the lock has no lease row");
+		}
+		catch (LockStoreException ex) {
+			return "its holder could not be read: " + ex.getMessage();
+		}
+	}
+
+	private static boolean isTransient(LockStoreException ex) {
+		if (!(ex.getCause() instanceof SQLException sql) || sql.getSQLState() == null) {
+			return false;
+		}
+		String state = sql.getSQLState();
+		return state.startsWith("08") || state.startsWith("40") || state.equals("55P03") || state.equals("57014")
+				|| state.startsWith("57P");
+	}
+
+	private static boolean isLockTimeout(LockStoreException ex) {
+		return ex.getCause() instanceof SQLException sql && "55P03".equals(sql.getSQLState());
+	}
+
+	/** Releases every lease this node still holds. */
+	@Override
+	public void destroy() {
+		this.shutDown = true;
+		for (DefaultLease lease : this.held) {
+			lease.close();
+		}
+	}
+
+	private record Attempt(Optional<Lease> lease, Duration waited, @Nullable Throwable failure) {
+
+	}
+
+}

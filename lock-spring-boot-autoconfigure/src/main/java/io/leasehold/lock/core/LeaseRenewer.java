@@ -1,0 +1,48 @@
+package io.leasehold.lock.core;
+
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Renews held leases from one shared scheduler, not a thread per lease. A lease is renewed every
+ * {@code renewalRatio} of its lease time; a failed attempt is retried sooner while the lease is
+ * still valid locally.
+ */
+public class LeaseRenewer {
+
+	private static final long MIN_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+	private final ScheduledExecutorService scheduler;
+
+	private final double renewalRatio;
+
+	/**
+	 * @param renewalRatio the fraction of the lease time between renewals, above 0 and at most 0.9
+	 */
+	public LeaseRenewer(ScheduledExecutorService scheduler, double renewalRatio) {
+		if (!(renewalRatio > 0 && renewalRatio <= 0.9)) {
+			throw new IllegalArgumentException(
+					"leasehold.lock.renewal-ratio must be above 0 and at most 0.9, but was " + renewalRatio);
+		}
+		this.scheduler = scheduler;
+		this.renewalRatio = renewalRatio;
+	}
+
+	/** Schedules the lease's next renewal after a regular interval. */
+	ScheduledFuture<?> scheduleNext(DefaultLease lease) {
+		return schedule(lease, (long) (lease.settings().leaseTime().toNanos() * this.renewalRatio));
+	}
+
+	/** Schedules a retry after a failed renewal, well before the local deadline. */
+	ScheduledFuture<?> scheduleRetry(DefaultLease lease, Duration untilDeadline) {
+		long interval = (long) (lease.settings().leaseTime().toNanos() * this.renewalRatio);
+		return schedule(lease, Math.max(MIN_RETRY_NANOS, Math.min(interval, untilDeadline.toNanos() / 3)));
+	}
+
+	private ScheduledFuture<?> schedule(DefaultLease lease, long delayNanos) {
+		return this.scheduler.schedule(lease::renew, delayNanos, TimeUnit.NANOSECONDS);
+	}
+
+}

@@ -1,0 +1,40 @@
+package io.leasehold.lock.store;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Where leases live. Every operation is one statement in its own transaction on a connection of
+ * its own, never in the caller's transaction; the expiry is decided by the store's clock.
+ */
+public interface LeaseStore {
+
+	/**
+	 * Takes the lock if it is free or expired, drawing a fresh fencing token.
+	 * @return the grant, or empty when another holder's lease has not expired
+	 */
+	Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime);
+
+	/**
+	 * Extends the lease named by its token, if it has not expired.
+	 * @return the new expiry, or empty when the lease is no longer held with this token
+	 */
+	Optional<Instant> renew(String lockName, long fencingToken, Duration leaseTime);
+
+	/**
+	 * Ends the lease named by its token, but not before {@code acquired_at + minHoldTime}.
+	 * @return whether the lease was still held with this token
+	 */
+	boolean release(String lockName, long fencingToken, Duration minHoldTime);
+
+	/** The lock's row, if it has one. */
+	Optional<LeaseRow> find(String lockName);
+
+	/**
+	 * Deletes rows whose lease ended more than {@code retention} ago.
+	 * @return how many rows were deleted
+	 */
+	int deleteExpired(Duration retention);
+
+}

@@ -1,0 +1,264 @@
+package io.leasehold.lock.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.Optional;
+
+import javax.sql.DataSource;
+
+import org.jspecify.annotations.Nullable;
+
+import io.leasehold.lock.LockStoreException;
+
+/**
+ * Leases as rows of a PostgreSQL table, fencing tokens from a PostgreSQL sequence.
+ * <p>
+ * The protocol, one statement per step, each its own (implicit) transaction:
+ * <ol>
+ * <li><b>Acquire</b> is an upsert. When the lock has no row, the row is inserted with the token
+ * drawn in {@code VALUES}. When it has one, {@code ON CONFLICT DO UPDATE} first locks that row
+ * and only then, if the lease has expired by {@code clock_timestamp()}, draws a fresh
+ * {@code nextval()} in the {@code SET} list: the token is drawn while the row lock is held, so it
+ * is greater than the token of every earlier grant of this lock. A token drawn in {@code VALUES}
+ * may be older than a grant that committed while this statement waited for the row lock; that is
+ * why it only ever creates a row that did not exist.</li>
+ * <li><b>Release</b> does not delete the row, which would let a waiting insert use its older
+ * {@code VALUES} token: it sets {@code expires_at} to now, or to
+ * {@code acquired_at + minHoldTime} if that is later. It names the token, so a stale holder
+ * cannot end a newer holder's lease.</li>
+ * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
+ * while the lease has not expired.</li>
+ * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement
+ * timeout, so no statement that drew a {@code VALUES} token before the row's last grant can still
+ * be running.</li>
+ * </ol>
+ * Each statement is prefixed with {@code SET LOCAL} timeouts and {@code synchronous_commit = on},
+ * which last for its implicit transaction only, and is sent with the connection in auto-commit
+ * mode: one round trip per step.
+ */
+public class PostgresLeaseStore implements LeaseStore {
+
+	private static final String ACQUIRE = """
+			INSERT INTO %1$s AS lease (lock_name, owner_id, fencing_token, acquired_at, expires_at)
+			VALUES (?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond')
+			ON CONFLICT (lock_name) DO UPDATE
+			SET owner_id = excluded.owner_id,
+			    fencing_token = nextval('%2$s'),
+			    acquired_at = clock_timestamp(),
+			    expires_at = clock_timestamp() + ? * interval '1 millisecond'
+			WHERE lease.expires_at <= clock_timestamp()
+			RETURNING fencing_token, acquired_at, expires_at""";
+
+	private static final String RENEW = """
+			UPDATE %1$s
+			SET expires_at = clock_timestamp() + ? * interval '1 millisecond'
+			WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
+			RETURNING expires_at""";
+
+	private static final String RELEASE = """
+			UPDATE %1$s
+			SET expires_at = greatest(clock_timestamp(), acquired_at + ? * interval '1 millisecond')
+			WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
+			RETURNING expires_at""";
+
+	private static final String FIND = """
+			SELECT lock_name, owner_id, fencing_token, acquired_at, expires_at, clock_timestamp() AS observed_at
+			FROM %1$s WHERE lock_name = ?""";
+
+	private static final String DELETE_EXPIRED = """
+			DELETE FROM %1$s
+			WHERE lock_name IN (
+			    SELECT lock_name FROM %1$s
+			    WHERE expires_at < clock_timestamp() - ? * interval '1 millisecond'
+			    LIMIT 1000 FOR UPDATE SKIP LOCKED)
+			AND expires_at < clock_timestamp() - ? * interval '1 millisecond'
+			RETURNING lock_name""";
+
+	private static final String NOT_REPLICATED = "canceling wait for synchronous replication";
+
+	private final DataSource dataSource;
+
+	private final LeaseStatementTimeouts timeouts;
+
+	private final String acquireSql;
+
+	private final String renewSql;
+
+	private final String releaseSql;
+
+	private final String findSql;
+
+	private final String deleteExpiredSql;
+
+	/**
+	 * @param tableName a validated, optionally schema-qualified table name
+	 * @param sequenceName a validated, optionally schema-qualified sequence name
+	 */
+	public PostgresLeaseStore(DataSource dataSource, String tableName, String sequenceName,
+			LeaseStatementTimeouts timeouts) {
+		this.dataSource = dataSource;
+		this.timeouts = timeouts;
+		String preamble = "SET LOCAL statement_timeout = " + timeouts.statementTimeout().toMillis()
+				+ "; SET LOCAL lock_timeout = " + timeouts.statementTimeout().toMillis()
+				+ "; SET LOCAL synchronous_commit = on; ";
+		String table = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
+		String sequence = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
+		this.acquireSql = preamble + ACQUIRE.formatted(table, sequence);
+		this.renewSql = preamble + RENEW.formatted(table);
+		this.releaseSql = preamble + RELEASE.formatted(table);
+		this.findSql = FIND.formatted(table);
+		this.deleteExpiredSql = preamble + DELETE_EXPIRED.formatted(table);
+	}
+
+	@Override
+	public Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime) {
+		return execute("acquire", lockName, this.acquireSql, (statement) -> {
+			statement.setString(1, lockName);
+			statement.setString(2, ownerId);
+			statement.setLong(3, leaseTime.toMillis());
+			statement.setLong(4, leaseTime.toMillis());
+		}, (rows) -> rows.next() ? Optional.of(new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3)))
+				: Optional.<Grant>empty(), (grant) -> grant.ifPresent(
+						(granted) -> release(lockName, granted.fencingToken(), Duration.ZERO)));
+	}
+
+	@Override
+	public Optional<Instant> renew(String lockName, long fencingToken, Duration leaseTime) {
+		return execute("renew", lockName, this.renewSql, (statement) -> {
+			statement.setLong(1, leaseTime.toMillis());
+			statement.setString(2, lockName);
+			statement.setLong(3, fencingToken);
+		}, (rows) -> rows.next() ? Optional.of(instant(rows, 1)) : Optional.<Instant>empty(), null);
+	}
+
+	@Override
+	public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
+		return execute("release", lockName, this.releaseSql, (statement) -> {
+			statement.setLong(1, minHoldTime.toMillis());
+			statement.setString(2, lockName);
+			statement.setLong(3, fencingToken);
+		}, ResultSet::next, null);
+	}
+
+	@Override
+	public Optional<LeaseRow> find(String lockName) {
+		return execute("read", lockName, this.findSql, (statement) -> statement.setString(1, lockName),
+				(rows) -> rows.next()
+						? Optional.of(new LeaseRow(rows.getString(1), rows.getString(2), rows.getLong(3),
+								instant(rows, 4), instant(rows, 5), instant(rows, 6)))
+						: Optional.<LeaseRow>empty(),
+				null);
+	}
+
+	@Override
+	public int deleteExpired(Duration retention) {
+		return execute("clean up", "*", this.deleteExpiredSql, (statement) -> {
+			statement.setLong(1, retention.toMillis());
+			statement.setLong(2, retention.toMillis());
+		}, (rows) -> {
+			int deleted = 0;
+			while (rows.next()) {
+				deleted++;
+			}
+			return deleted;
+		}, null);
+	}
+
+	/**
+	 * Runs one statement on a connection of its own in auto-commit mode and maps the result set
+	 * of its last part. A commit that PostgreSQL reports as not replicated (it only warns) is a
+	 * failure: the effect is undone with {@code onNotDurable} when given, and an exception thrown.
+	 */
+	private <T> T execute(String operation, String lockName, String sql, Binder binder, RowsMapper<T> mapper,
+			@Nullable NotDurableHandler<T> onNotDurable) {
+		T result;
+		SQLWarning warnings;
+		try (Connection connection = this.dataSource.getConnection()) {
+			int networkTimeout = connection.getNetworkTimeout();
+			boolean autoCommit = connection.getAutoCommit();
+			try {
+				connection.setNetworkTimeout(Runnable::run, (int) this.timeouts.networkTimeout().toMillis());
+				if (!autoCommit) {
+					connection.setAutoCommit(true);
+				}
+				try (PreparedStatement statement = connection.prepareStatement(sql)) {
+					binder.bind(statement);
+					result = mapper.map(queryResult(statement));
+					warnings = statement.getWarnings();
+				}
+			}
+			finally {
+				if (!autoCommit) {
+					connection.setAutoCommit(false);
+				}
+				connection.setNetworkTimeout(Runnable::run, networkTimeout);
+			}
+		}
+		catch (SQLException ex) {
+			throw new LockStoreException("Could not " + operation + " lease on lock '" + lockName
+					+ "': the lease database failed (SQLState " + ex.getSQLState() + ": " + ex.getMessage() + ")", ex);
+		}
+		if (warnedNotReplicated(warnings)) {
+			if (onNotDurable != null) {
+				onNotDurable.undo(result);
+			}
+			throw new LockStoreException("Could not " + operation + " lease on lock '" + lockName
+					+ "': the commit was not confirmed by synchronous replication, so it may not survive a failover",
+					warnings);
+		}
+		return result;
+	}
+
+	/** The result set of the statement's only query; the {@code SET LOCAL} parts before it return none. */
+	private static ResultSet queryResult(PreparedStatement statement) throws SQLException {
+		boolean isResultSet = statement.execute();
+		while (!isResultSet && statement.getUpdateCount() != -1) {
+			isResultSet = statement.getMoreResults();
+		}
+		if (!isResultSet) {
+			throw new SQLException("Lease statement returned no result set");
+		}
+		return statement.getResultSet();
+	}
+
+	private static boolean warnedNotReplicated(@Nullable SQLWarning warning) {
+		for (SQLWarning current = warning; current != null; current = current.getNextWarning()) {
+			if (current.getMessage() != null && current.getMessage().contains(NOT_REPLICATED)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static Instant instant(ResultSet rows, int column) throws SQLException {
+		return rows.getObject(column, OffsetDateTime.class).toInstant();
+	}
+
+	@FunctionalInterface
+	private interface Binder {
+
+		void bind(PreparedStatement statement) throws SQLException;
+
+	}
+
+	@FunctionalInterface
+	private interface RowsMapper<T> {
+
+		T map(ResultSet rows) throws SQLException;
+
+	}
+
+	@FunctionalInterface
+	private interface NotDurableHandler<T> {
+
+		void undo(T result);
+
+	}
+
+}

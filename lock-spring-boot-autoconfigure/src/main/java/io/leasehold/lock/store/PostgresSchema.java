@@ -1,0 +1,127 @@
+package io.leasehold.lock.store;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.sql.DataSource;
+
+import io.leasehold.lock.LockConfigurationException;
+import io.leasehold.lock.LockStoreException;
+
+/**
+ * Creates the lease table and token sequence, and checks at start-up that they are usable.
+ */
+public class PostgresSchema {
+
+	/** The DDL with the default names, shipped for users who manage the schema themselves. */
+	public static final String SCRIPT_LOCATION = "io/leasehold/lock/store/schema-postgresql.sql";
+
+	static final String DEFAULT_TABLE = "leasehold_lock";
+
+	static final String DEFAULT_SEQUENCE = "leasehold_fencing_token_seq";
+
+	private static final Pattern DEFAULT_NAMES = Pattern
+		.compile("\\b(" + DEFAULT_TABLE + "|" + DEFAULT_SEQUENCE + ")\\b");
+
+	/** Serializes concurrent start-ups: CREATE ... IF NOT EXISTS can still collide in the catalog. */
+	private static final long DDL_ADVISORY_LOCK = 0x4c65617365686f6cL;
+
+	private final DataSource dataSource;
+
+	private final String tableName;
+
+	private final String sequenceName;
+
+	public PostgresSchema(DataSource dataSource, String tableName, String sequenceName) {
+		this.dataSource = dataSource;
+		this.tableName = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
+		this.sequenceName = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
+	}
+
+	/** Runs the shipped DDL with the configured names; does nothing to objects that exist. */
+	public void create() {
+		String ddl = DEFAULT_NAMES.matcher(script())
+			.replaceAll((match) -> Matcher.quoteReplacement(match.group().equals(DEFAULT_TABLE) ? this.tableName : this.sequenceName));
+		try (Connection connection = this.dataSource.getConnection()) {
+			boolean autoCommit = connection.getAutoCommit();
+			connection.setAutoCommit(false);
+			try (Statement statement = connection.createStatement()) {
+				statement.execute("SELECT pg_advisory_xact_lock(" + DDL_ADVISORY_LOCK + ")");
+				statement.execute(ddl);
+				connection.commit();
+			}
+			catch (SQLException ex) {
+				connection.rollback();
+				throw ex;
+			}
+			finally {
+				connection.setAutoCommit(autoCommit);
+			}
+		}
+		catch (SQLException ex) {
+			throw new LockStoreException("Could not create the lease table '" + this.tableName + "' and sequence '"
+					+ this.sequenceName + "' (SQLState " + ex.getSQLState() + ": " + ex.getMessage()
+					+ "); create them with " + SCRIPT_LOCATION + " and set leasehold.lock.initialize-schema=never", ex);
+		}
+	}
+
+	/**
+	 * Checks that the table and the sequence exist and that the sequence hands out tokens in
+	 * order across connections.
+	 * @throws LockConfigurationException naming what is missing or wrong and how to fix it
+	 */
+	public void verify() {
+		try (Connection connection = this.dataSource.getConnection(); Statement statement = connection.createStatement()) {
+			if (!exists(statement, "to_regclass('" + this.tableName + "')")) {
+				throw missing("table", this.tableName, "leasehold.lock.table-name");
+			}
+			if (!exists(statement, "to_regclass('" + this.sequenceName + "')")) {
+				throw missing("sequence", this.sequenceName, "leasehold.lock.sequence-name");
+			}
+			try (ResultSet rows = statement.executeQuery("SELECT cache_size FROM pg_sequences WHERE"
+					+ " format('%I.%I', schemaname, sequencename)::regclass = to_regclass('" + this.sequenceName + "')")) {
+				if (rows.next() && rows.getLong(1) > 1) {
+					throw new LockConfigurationException("Sequence '" + this.sequenceName + "' has CACHE "
+							+ rows.getLong(1) + ": each connection would draw tokens from its own block, so fencing"
+							+ " tokens could go backwards; run ALTER SEQUENCE " + this.sequenceName + " CACHE 1");
+				}
+			}
+		}
+		catch (SQLException ex) {
+			throw new LockStoreException("Could not check the lease table '" + this.tableName + "' (SQLState "
+					+ ex.getSQLState() + ": " + ex.getMessage() + ")", ex);
+		}
+	}
+
+	private static boolean exists(Statement statement, String regclass) throws SQLException {
+		try (ResultSet rows = statement.executeQuery("SELECT " + regclass + " IS NOT NULL")) {
+			return rows.next() && rows.getBoolean(1);
+		}
+	}
+
+	private static LockConfigurationException missing(String kind, String name, String property) {
+		return new LockConfigurationException("The lease " + kind + " '" + name + "' (" + property
+				+ ") does not exist: create it with the DDL in " + SCRIPT_LOCATION
+				+ " or set leasehold.lock.initialize-schema=always");
+	}
+
+	static String script() {
+		try (InputStream in = PostgresSchema.class.getClassLoader().getResourceAsStream(SCRIPT_LOCATION)) {
+			if (in == null) {
+				throw new IllegalStateException("Missing " + SCRIPT_LOCATION + " on the class path");
+			}
+			return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException("Could not read " + SCRIPT_LOCATION, ex);
+		}
+	}
+
+}

@@ -1,0 +1,7 @@
+/**
+ * Where leases live: the store contract and its PostgreSQL implementation and schema.
+ */
+@NullMarked
+package io.leasehold.lock.store;
+
+import org.jspecify.annotations.NullMarked;
