@@ -87,7 +87,7 @@ public final class LeaseholdLockAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	LeaseRenewer leaseholdLeaseRenewer(LeaseScheduler leaseholdScheduler, LeaseholdLockProperties properties) {
-		return new LeaseRenewer(leaseholdScheduler, properties.getRenewalRatio());
+		return new LeaseRenewer(leaseholdScheduler.executor(), properties.getRenewalRatio());
 	}
 
 	@Bean
@@ -105,7 +105,7 @@ public final class LeaseholdLockAutoConfiguration {
 	@ConditionalOnBooleanProperty(name = "leasehold.lock.cleanup.enabled", matchIfMissing = true)
 	ExpiredLeaseCleaner leaseholdExpiredLeaseCleaner(LeaseStore store, LeaseScheduler leaseholdScheduler,
 			LeaseholdLockProperties properties) {
-		return new ExpiredLeaseCleaner(store, leaseholdScheduler, properties.getCleanup().getInterval(),
+		return new ExpiredLeaseCleaner(store, leaseholdScheduler.executor(), properties.getCleanup().getInterval(),
 				properties.getCleanup().getRetention());
 	}
 
