@@ -68,7 +68,7 @@ public class LeaseholdLockProperties {
 	/**
 	 * Fraction of the lease time between two renewals of a held lease.
 	 */
-	private double renewalRatio = 1.0 / 3;
+	private double renewalRatio = 0.33;
 
 	/**
 	 * Safety margin by which a lease ends earlier on its holder's clock than in the database.
