@@ -36,6 +36,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	private static final Log logger = LogFactory.getLog(DefaultLockManager.class);
 
+	/** Even a caller that tries once waits this long behind a concurrent statement on the row. */
+	private static final long MIN_ROW_LOCK_WAIT_NANOS = Duration.ofMillis(100).toNanos();
+
 	private final LeaseStore store;
 
 	private final LockSettingsResolver settingsResolver;
@@ -93,7 +96,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		if (attempt.lease().isPresent()) {
 			return attempt.lease().get();
 		}
-		throw new LockNotAcquiredException(lockName, attempt.waited(), describeHolder(lockName), attempt.failure());
+		throw new LockNotAcquiredException(lockName, attempt.waited(), describeHolder(lockName), null);
 	}
 
 	@Override
@@ -114,7 +117,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		Deque<Lease> stack = ThreadLeases.currentStack();
 		DefaultLease outer = heldByThread(stack, lockName);
 		if (outer != null) {
-			return new Attempt(Optional.of(reenter(outer, stack)), Duration.ZERO, null);
+			return new Attempt(Optional.of(reenter(outer, stack)), Duration.ZERO);
 		}
 		long start = System.nanoTime();
 		long waitNanos = settings.waitTime().toNanos();
@@ -122,34 +125,43 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		for (int attempt = 1;; attempt++) {
 			Assert.state(!this.shutDown, "The lock manager has been shut down");
 			long sentAt = System.nanoTime();
+			Duration rowLockTimeout = Duration.ofNanos(Math.max(waitNanos - (sentAt - start), MIN_ROW_LOCK_WAIT_NANOS));
 			try {
-				Optional<Grant> grant = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime());
+				Optional<Grant> grant = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(),
+						rowLockTimeout);
 				if (grant.isPresent()) {
 					return new Attempt(Optional.of(granted(lockName, grant.get(), sentAt, settings, stack)),
-							Duration.ofNanos(System.nanoTime() - start), null);
+							Duration.ofNanos(System.nanoTime() - start));
 				}
+				lastFailure = null;
 				logger.debug("Lock '" + lockName + "' is busy (attempt " + attempt + ")");
 			}
 			catch (LockStoreException ex) {
-				if (!isTransient(ex)) {
+				if (isRowLockTimeout(ex)) {
+					lastFailure = null;
+					logger.debug("Lock '" + lockName + "' is busy: its row stayed locked (attempt " + attempt + ")");
+				}
+				else if (isTransient(ex)) {
+					lastFailure = ex;
+					logger.debug("Lock '" + lockName + "' could not be tried (attempt " + attempt + ")", ex);
+				}
+				else {
 					throw ex;
 				}
-				lastFailure = ex;
-				logger.debug("Lock '" + lockName + "' could not be tried (attempt " + attempt + ")", ex);
 			}
 			long remaining = waitNanos - (System.nanoTime() - start);
 			if (remaining <= 0) {
-				if (lastFailure != null && !isLockTimeout(lastFailure)) {
+				if (lastFailure != null) {
 					throw lastFailure;
 				}
-				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start), lastFailure);
+				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start));
 			}
 			try {
 				this.waitStrategy.await(lockName, attempt, Duration.ofNanos(remaining));
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
-				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start), null);
+				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start));
 			}
 		}
 	}
@@ -252,11 +264,10 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			return false;
 		}
 		String state = sql.getSQLState();
-		return state.startsWith("08") || state.startsWith("40") || state.equals("55P03") || state.equals("57014")
-				|| state.startsWith("57P");
+		return state.startsWith("08") || state.startsWith("40") || state.equals("57014") || state.startsWith("57P");
 	}
 
-	private static boolean isLockTimeout(LockStoreException ex) {
+	private static boolean isRowLockTimeout(LockStoreException ex) {
 		return ex.getCause() instanceof SQLException sql && "55P03".equals(sql.getSQLState());
 	}
 
@@ -269,7 +280,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		}
 	}
 
-	private record Attempt(Optional<Lease> lease, Duration waited, @Nullable Throwable failure) {
+	private record Attempt(Optional<Lease> lease, Duration waited) {
 
 	}
 

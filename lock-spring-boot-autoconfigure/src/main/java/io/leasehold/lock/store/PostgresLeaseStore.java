@@ -38,11 +38,18 @@ import io.leasehold.lock.LockStoreException;
  * timeout, so no statement that drew a {@code VALUES} token before the row's last grant can still
  * be running.</li>
  * </ol>
- * Each statement is prefixed with {@code SET LOCAL} timeouts and {@code synchronous_commit = on},
- * which last for its implicit transaction only, and is sent with the connection in auto-commit
- * mode: one round trip per step.
+ * Each statement is sent with the connection in auto-commit mode, after a {@code set_config}
+ * of its timeouts and {@code synchronous_commit = on} that lasts for its implicit transaction
+ * only: one round trip per step, and nothing leaks into the pooled connection.
  */
 public class PostgresLeaseStore implements LeaseStore {
+
+	/**
+	 * Settings for the statement that follows, local to its implicit transaction; bound as
+	 * parameters 1 (statement_timeout) and 2 (lock_timeout), in milliseconds.
+	 */
+	private static final String SETTINGS = "SELECT set_config('statement_timeout', ?, true),"
+			+ " set_config('lock_timeout', ?, true), set_config('synchronous_commit', 'on', true); ";
 
 	private static final String ACQUIRE = """
 			INSERT INTO %1$s AS lease (lock_name, owner_id, fencing_token, acquired_at, expires_at)
@@ -104,25 +111,22 @@ public class PostgresLeaseStore implements LeaseStore {
 			LeaseStatementTimeouts timeouts) {
 		this.dataSource = dataSource;
 		this.timeouts = timeouts;
-		String preamble = "SET LOCAL statement_timeout = " + timeouts.statementTimeout().toMillis()
-				+ "; SET LOCAL lock_timeout = " + timeouts.statementTimeout().toMillis()
-				+ "; SET LOCAL synchronous_commit = on; ";
 		String table = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
 		String sequence = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
-		this.acquireSql = preamble + ACQUIRE.formatted(table, sequence);
-		this.renewSql = preamble + RENEW.formatted(table);
-		this.releaseSql = preamble + RELEASE.formatted(table);
-		this.findSql = FIND.formatted(table);
-		this.deleteExpiredSql = preamble + DELETE_EXPIRED.formatted(table);
+		this.acquireSql = SETTINGS + ACQUIRE.formatted(table, sequence);
+		this.renewSql = SETTINGS + RENEW.formatted(table);
+		this.releaseSql = SETTINGS + RELEASE.formatted(table);
+		this.findSql = SETTINGS + FIND.formatted(table);
+		this.deleteExpiredSql = SETTINGS + DELETE_EXPIRED.formatted(table);
 	}
 
 	@Override
-	public Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime) {
-		return execute("acquire", lockName, this.acquireSql, (statement) -> {
-			statement.setString(1, lockName);
-			statement.setString(2, ownerId);
-			statement.setLong(3, leaseTime.toMillis());
-			statement.setLong(4, leaseTime.toMillis());
+	public Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+		return execute("acquire", lockName, this.acquireSql, rowLockTimeout, (statement) -> {
+			statement.setString(3, lockName);
+			statement.setString(4, ownerId);
+			statement.setLong(5, leaseTime.toMillis());
+			statement.setLong(6, leaseTime.toMillis());
 		}, (rows) -> rows.next() ? Optional.of(new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3)))
 				: Optional.<Grant>empty(), (grant) -> grant.ifPresent(
 						(granted) -> release(lockName, granted.fencingToken(), Duration.ZERO)));
@@ -130,25 +134,26 @@ public class PostgresLeaseStore implements LeaseStore {
 
 	@Override
 	public Optional<Instant> renew(String lockName, long fencingToken, Duration leaseTime) {
-		return execute("renew", lockName, this.renewSql, (statement) -> {
-			statement.setLong(1, leaseTime.toMillis());
-			statement.setString(2, lockName);
-			statement.setLong(3, fencingToken);
+		return execute("renew", lockName, this.renewSql, this.timeouts.statementTimeout(), (statement) -> {
+			statement.setLong(3, leaseTime.toMillis());
+			statement.setString(4, lockName);
+			statement.setLong(5, fencingToken);
 		}, (rows) -> rows.next() ? Optional.of(instant(rows, 1)) : Optional.<Instant>empty(), null);
 	}
 
 	@Override
 	public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
-		return execute("release", lockName, this.releaseSql, (statement) -> {
-			statement.setLong(1, minHoldTime.toMillis());
-			statement.setString(2, lockName);
-			statement.setLong(3, fencingToken);
+		return execute("release", lockName, this.releaseSql, this.timeouts.statementTimeout(), (statement) -> {
+			statement.setLong(3, minHoldTime.toMillis());
+			statement.setString(4, lockName);
+			statement.setLong(5, fencingToken);
 		}, ResultSet::next, null);
 	}
 
 	@Override
 	public Optional<LeaseRow> find(String lockName) {
-		return execute("read", lockName, this.findSql, (statement) -> statement.setString(1, lockName),
+		return execute("read", lockName, this.findSql, this.timeouts.statementTimeout(),
+				(statement) -> statement.setString(3, lockName),
 				(rows) -> rows.next()
 						? Optional.of(new LeaseRow(rows.getString(1), rows.getString(2), rows.getLong(3),
 								instant(rows, 4), instant(rows, 5), instant(rows, 6)))
@@ -158,9 +163,9 @@ public class PostgresLeaseStore implements LeaseStore {
 
 	@Override
 	public int deleteExpired(Duration retention) {
-		return execute("clean up", "*", this.deleteExpiredSql, (statement) -> {
-			statement.setLong(1, retention.toMillis());
-			statement.setLong(2, retention.toMillis());
+		return execute("clean up", "*", this.deleteExpiredSql, this.timeouts.statementTimeout(), (statement) -> {
+			statement.setLong(3, retention.toMillis());
+			statement.setLong(4, retention.toMillis());
 		}, (rows) -> {
 			int deleted = 0;
 			while (rows.next()) {
@@ -175,7 +180,8 @@ public class PostgresLeaseStore implements LeaseStore {
 	 * of its last part. A commit that PostgreSQL reports as not replicated (it only warns) is a
 	 * failure: the effect is undone with {@code onNotDurable} when given, and an exception thrown.
 	 */
-	private <T> T execute(String operation, String lockName, String sql, Binder binder, RowsMapper<T> mapper,
+	private <T> T execute(String operation, String lockName, String sql, Duration rowLockTimeout, Binder binder,
+			RowsMapper<T> mapper,
 			@Nullable NotDurableHandler<T> onNotDurable) {
 		T result;
 		SQLWarning warnings;
@@ -188,6 +194,9 @@ public class PostgresLeaseStore implements LeaseStore {
 					connection.setAutoCommit(true);
 				}
 				try (PreparedStatement statement = connection.prepareStatement(sql)) {
+					statement.setString(1, Long.toString(this.timeouts.statementTimeout().toMillis()));
+					statement.setString(2, Long.toString(
+							Math.max(1, Math.min(rowLockTimeout.toMillis(), this.timeouts.statementTimeout().toMillis()))));
 					binder.bind(statement);
 					result = mapper.map(queryResult(statement));
 					warnings = statement.getWarnings();
@@ -215,13 +224,9 @@ public class PostgresLeaseStore implements LeaseStore {
 		return result;
 	}
 
-	/** The result set of the statement's only query; the {@code SET LOCAL} parts before it return none. */
+	/** The result set of the lease statement, which follows the one of the settings. */
 	private static ResultSet queryResult(PreparedStatement statement) throws SQLException {
-		boolean isResultSet = statement.execute();
-		while (!isResultSet && statement.getUpdateCount() != -1) {
-			isResultSet = statement.getMoreResults();
-		}
-		if (!isResultSet) {
+		if (!statement.execute() || !statement.getMoreResults()) {
 			throw new SQLException("Lease statement returned no result set");
 		}
 		return statement.getResultSet();

@@ -1,0 +1,218 @@
+package io.leasehold.lock.store;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The contract every {@link LeaseStore} keeps, run against a real database by each concrete
+ * store's test through {@link #store()}.
+ */
+abstract class AbstractLeaseStoreContractTests {
+
+	private static final Duration LONG = Duration.ofSeconds(30);
+
+	private String lock;
+
+	/** The store under test, on a fresh or shared schema. */
+	protected abstract LeaseStore store();
+
+	/** Ends the lock's current lease {@code ago} before now by the database clock, as if it had run out. */
+	protected abstract void expire(String lockName, Duration ago);
+
+	private void expire(String lockName) {
+		expire(lockName, Duration.ofMillis(1));
+	}
+
+	@BeforeEach
+	void newLockName() {
+		this.lock = "contract-" + UUID.randomUUID();
+	}
+
+	@Test
+	void grantsFreeLockWithExpiryByDatabaseClock() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		assertThat(grant.fencingToken()).isPositive();
+		assertThat(Duration.between(grant.acquiredAt(), grant.expiresAt())).isBetween(LONG.minusMillis(5),
+				LONG.plusMillis(5));
+		assertThat(store().find(this.lock)).get()
+			.satisfies((row) -> {
+				assertThat(row.ownerId()).isEqualTo("node-a");
+				assertThat(row.fencingToken()).isEqualTo(grant.fencingToken());
+				assertThat(row.isHeld()).isTrue();
+			});
+	}
+
+	@Test
+	void refusesLockHeldByAnother() {
+		store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isEmpty();
+		assertThat(store().tryAcquire(this.lock, "node-a", LONG, LONG)).as("the same owner is not re-granted").isEmpty();
+	}
+
+	@Test
+	void grantsExpiredLeaseWithGreaterToken() {
+		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		expire(this.lock);
+		Grant second = store().tryAcquire(this.lock, "node-b", LONG, LONG).orElseThrow();
+		assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+		assertThat(store().find(this.lock).orElseThrow().ownerId()).isEqualTo("node-b");
+	}
+
+	@Test
+	void releaseFreesLockAtOnceAndKeepsRow() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ZERO)).isTrue();
+		assertThat(store().find(this.lock)).get().satisfies((row) -> assertThat(row.isHeld()).isFalse());
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isPresent();
+	}
+
+	@Test
+	void releaseIsIdempotent() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ZERO)).isTrue();
+		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ZERO)).isFalse();
+	}
+
+	@Test
+	void staleHolderCanNeitherReleaseNorRenewNewerLease() {
+		Grant stale = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		expire(this.lock);
+		Grant current = store().tryAcquire(this.lock, "node-b", LONG, LONG).orElseThrow();
+		assertThat(store().release(this.lock, stale.fencingToken(), Duration.ZERO)).isFalse();
+		assertThat(store().renew(this.lock, stale.fencingToken(), LONG)).isEmpty();
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.fencingToken()).isEqualTo(current.fencingToken());
+		assertThat(row.expiresAt()).isEqualTo(current.expiresAt());
+		assertThat(row.isHeld()).isTrue();
+	}
+
+	@Test
+	void renewMovesExpiryForward() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", Duration.ofSeconds(2), LONG).orElseThrow();
+		Instant renewed = store().renew(this.lock, grant.fencingToken(), LONG).orElseThrow();
+		assertThat(renewed).isAfter(grant.expiresAt());
+		assertThat(store().find(this.lock).orElseThrow().expiresAt()).isEqualTo(renewed);
+	}
+
+	@Test
+	void renewOfExpiredLeaseFails() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		expire(this.lock);
+		assertThat(store().renew(this.lock, grant.fencingToken(), LONG)).isEmpty();
+	}
+
+	@Test
+	void releaseHonoursMinimumHoldTime() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ofMinutes(10))).isTrue();
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.expiresAt()).isEqualTo(grant.acquiredAt().plus(Duration.ofMinutes(10)));
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isEmpty();
+	}
+
+	@Test
+	void releaseAfterMinimumHoldTimeEndsLeaseNow() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ofMillis(1))).isTrue();
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isPresent();
+	}
+
+	@Test
+	void findOfUnknownLockIsEmpty() {
+		assertThat(store().find(this.lock)).isEmpty();
+	}
+
+	@Test
+	void deletesOnlyRowsExpiredLongerThanRetention() {
+		store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		expire(this.lock, Duration.ofMinutes(2));
+		String held = this.lock + "-held";
+		store().tryAcquire(held, "node-a", LONG, LONG).orElseThrow();
+		String recent = this.lock + "-recent";
+		Grant recentGrant = store().tryAcquire(recent, "node-a", LONG, LONG).orElseThrow();
+		store().release(recent, recentGrant.fencingToken(), Duration.ZERO);
+		assertThat(store().deleteExpired(Duration.ofMinutes(1))).isPositive();
+		assertThat(store().find(this.lock)).isEmpty();
+		assertThat(store().find(held)).isPresent();
+		assertThat(store().find(recent)).as("expired less than the retention ago").isPresent();
+	}
+
+	/**
+	 * Many threads as distinct owners take and release a few hot locks: at most one holder per
+	 * lock at any time, and each lock's tokens strictly increase in grant order.
+	 */
+	@Test
+	void concurrentOwnersNeverOverlapAndTokensIncrease() throws Exception {
+		int threads = 8;
+		int iterations = 250;
+		List<String> locks = List.of(this.lock + "-0", this.lock + "-1", this.lock + "-2");
+		Map<String, AtomicInteger> holders = new ConcurrentHashMap<>();
+		Map<String, AtomicLong> lastToken = new ConcurrentHashMap<>();
+		locks.forEach((name) -> {
+			holders.put(name, new AtomicInteger());
+			lastToken.put(name, new AtomicLong());
+		});
+		AtomicInteger overlaps = new AtomicInteger();
+		AtomicInteger backwards = new AtomicInteger();
+		AtomicInteger grants = new AtomicInteger();
+		CountDownLatch start = new CountDownLatch(1);
+		ExecutorService executor = Executors.newFixedThreadPool(threads);
+		try {
+			List<Future<?>> workers = new ArrayList<>();
+			for (int t = 0; t < threads; t++) {
+				String owner = "owner-" + t;
+				workers.add(executor.submit(() -> {
+					start.await();
+					for (int i = 0; i < iterations; i++) {
+						String name = locks.get(ThreadLocalRandom.current().nextInt(locks.size()));
+						Optional<Grant> grant = store().tryAcquire(name, owner, LONG, LONG);
+						if (grant.isEmpty()) {
+							continue;
+						}
+						grants.incrementAndGet();
+						if (holders.get(name).incrementAndGet() != 1) {
+							overlaps.incrementAndGet();
+						}
+						long previous = lastToken.get(name).getAndSet(grant.get().fencingToken());
+						if (grant.get().fencingToken() <= previous) {
+							backwards.incrementAndGet();
+						}
+						holders.get(name).decrementAndGet();
+						store().release(name, grant.get().fencingToken(), Duration.ZERO);
+					}
+					return null;
+				}));
+			}
+			start.countDown();
+			for (Future<?> worker : workers) {
+				worker.get(2, TimeUnit.MINUTES);
+			}
+		}
+		finally {
+			executor.shutdownNow();
+		}
+		assertThat(grants.get()).as("grants").isGreaterThan(threads * iterations / 10);
+		assertThat(overlaps.get()).as("overlapping holders").isZero();
+		assertThat(backwards.get()).as("tokens not above the previous grant's").isZero();
+	}
+
+}
