@@ -176,52 +176,53 @@ public class PostgresLeaseStore implements LeaseStore {
 	}
 
 	/**
-	 * Runs one statement on a connection of its own in auto-commit mode and maps the result set
-	 * of its last part. A commit that PostgreSQL reports as not replicated (it only warns) is a
-	 * failure: the effect is undone with {@code onNotDurable} when given, and an exception thrown.
+	 * Runs one statement on a connection of its own in auto-commit mode and maps the result of
+	 * its lease part. A commit that PostgreSQL reports as not replicated (it only warns, and keeps
+	 * the commit locally) is a failure: the effect is undone with {@code onNotDurable} when given,
+	 * and an exception thrown.
 	 */
 	private <T> T execute(String operation, String lockName, String sql, Duration rowLockTimeout, Binder binder,
-			RowsMapper<T> mapper,
-			@Nullable NotDurableHandler<T> onNotDurable) {
+			RowsMapper<T> mapper, @Nullable NotDurableHandler<T> onNotDurable) {
 		T result;
-		SQLWarning warnings;
+		boolean replicated;
 		try (Connection connection = this.dataSource.getConnection()) {
-			int networkTimeout = connection.getNetworkTimeout();
-			boolean autoCommit = connection.getAutoCommit();
-			try {
-				connection.setNetworkTimeout(Runnable::run, (int) this.timeouts.networkTimeout().toMillis());
-				if (!autoCommit) {
-					connection.setAutoCommit(true);
-				}
-				try (PreparedStatement statement = connection.prepareStatement(sql)) {
-					statement.setString(1, Long.toString(this.timeouts.statementTimeout().toMillis()));
-					statement.setString(2, Long.toString(
-							Math.max(1, Math.min(rowLockTimeout.toMillis(), this.timeouts.statementTimeout().toMillis()))));
-					binder.bind(statement);
-					result = mapper.map(queryResult(statement));
-					warnings = statement.getWarnings();
-				}
+			ConnectionState original = ConnectionState.prepare(connection, this.timeouts.networkTimeout());
+			try (PreparedStatement statement = connection.prepareStatement(sql)) {
+				statement.setQueryTimeout(this.timeouts.cancelAfterSeconds());
+				statement.setString(1, Long.toString(this.timeouts.statementTimeout().toMillis()));
+				statement.setString(2, Long.toString(
+						Math.max(1, Math.min(rowLockTimeout.toMillis(), this.timeouts.statementTimeout().toMillis()))));
+				binder.bind(statement);
+				result = mapper.map(queryResult(statement));
+				replicated = !warnedNotReplicated(statement.getWarnings())
+						&& !warnedNotReplicated(connection.getWarnings());
 			}
 			finally {
-				if (!autoCommit) {
-					connection.setAutoCommit(false);
-				}
-				connection.setNetworkTimeout(Runnable::run, networkTimeout);
+				original.restore(connection);
 			}
 		}
 		catch (SQLException ex) {
 			throw new LockStoreException("Could not " + operation + " lease on lock '" + lockName
 					+ "': the lease database failed (SQLState " + ex.getSQLState() + ": " + ex.getMessage() + ")", ex);
 		}
-		if (warnedNotReplicated(warnings)) {
+		if (!replicated) {
 			if (onNotDurable != null) {
-				onNotDurable.undo(result);
+				undo(onNotDurable, result);
 			}
 			throw new LockStoreException("Could not " + operation + " lease on lock '" + lockName
-					+ "': the commit was not confirmed by synchronous replication, so it may not survive a failover",
-					warnings);
+					+ "': its commit was not confirmed by synchronous replication, so it could be lost in a failover",
+					null);
 		}
 		return result;
+	}
+
+	private static <T> void undo(NotDurableHandler<T> onNotDurable, T result) {
+		try {
+			onNotDurable.undo(result);
+		}
+		catch (LockStoreException ex) {
+			// The grant stays until it expires; the acquisition fails either way.
+		}
 	}
 
 	/** The result set of the lease statement, which follows the one of the settings. */
@@ -243,6 +244,34 @@ public class PostgresLeaseStore implements LeaseStore {
 
 	private static Instant instant(ResultSet rows, int column) throws SQLException {
 		return rows.getObject(column, OffsetDateTime.class).toInstant();
+	}
+
+	/**
+	 * What a pooled connection looked like before a lease statement changed it, restored before
+	 * the connection goes back, unless the connection broke.
+	 */
+	private record ConnectionState(boolean autoCommit, int networkTimeout) {
+
+		static ConnectionState prepare(Connection connection, Duration networkTimeout) throws SQLException {
+			ConnectionState original = new ConnectionState(connection.getAutoCommit(), connection.getNetworkTimeout());
+			connection.setNetworkTimeout(Runnable::run, (int) networkTimeout.toMillis());
+			if (!original.autoCommit) {
+				connection.setAutoCommit(true);
+			}
+			return original;
+		}
+
+		void restore(Connection connection) throws SQLException {
+			if (connection.isClosed()) {
+				return;
+			}
+			connection.clearWarnings();
+			if (!this.autoCommit) {
+				connection.setAutoCommit(false);
+			}
+			connection.setNetworkTimeout(Runnable::run, this.networkTimeout);
+		}
+
 	}
 
 	@FunctionalInterface
