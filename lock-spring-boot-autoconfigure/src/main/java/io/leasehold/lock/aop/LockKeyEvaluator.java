@@ -44,6 +44,10 @@ class LockKeyEvaluator {
 		catch (EvaluationException ex) {
 			throw invalidKey(lockedMethod, "it failed: " + ex.getMessage(), ex);
 		}
+		catch (RuntimeException ex) {
+			// SpEL rethrows what a method called by the expression threw, unwrapped.
+			throw invalidKey(lockedMethod, "a method it calls threw " + ex, ex);
+		}
 		if (value == null || value.toString().isEmpty()) {
 			throw invalidKey(lockedMethod, "it yielded " + ((value == null) ? "null" : "an empty string")
 					+ " (an argument referenced by name needs the class compiled with -parameters;"

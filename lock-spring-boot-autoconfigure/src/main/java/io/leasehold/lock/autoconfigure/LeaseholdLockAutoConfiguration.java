@@ -66,7 +66,6 @@ public final class LeaseholdLockAutoConfiguration {
 	@ConditionalOnMissingBean
 	LeaseStore leaseholdLeaseStore(@LeaseholdDataSource ObjectProvider<DataSource> leaseholdDataSource,
 			ObjectProvider<DataSource> dataSource, LeaseholdLockProperties properties) {
-		LockSettingsFactory.checkTimings(properties);
 		return new PostgresLeaseStore(leaseholdDataSource.getIfAvailable(dataSource::getObject),
 				properties.getTableName(), properties.getSequenceName(),
 				LeaseStatementTimeouts.of(properties.getStatementTimeout()));
@@ -131,8 +130,12 @@ public final class LeaseholdLockAutoConfiguration {
 
 		@Bean
 		@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
-		static LockedMethods leaseholdLockedMethods(ConfigurableListableBeanFactory beanFactory) {
-			return new LockedMethods(new EmbeddedValueResolver(beanFactory));
+		static LockedMethods leaseholdLockedMethods(ConfigurableListableBeanFactory beanFactory,
+				Environment environment) {
+			// Strict on ${...} even without a placeholder configurer; the embedded resolver adds #{...}.
+			EmbeddedValueResolver embedded = new EmbeddedValueResolver(beanFactory);
+			return new LockedMethods(
+					(value) -> embedded.resolveStringValue(environment.resolveRequiredPlaceholders(value)));
 		}
 
 		@Bean

@@ -6,14 +6,17 @@ import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.InitializingBean;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.core.Ordered;
+
+import io.leasehold.lock.store.SqlIdentifier;
 
 /**
  * Configuration properties for Leasehold distributed locks.
  */
 @ConfigurationProperties("leasehold.lock")
-public class LeaseholdLockProperties {
+public class LeaseholdLockProperties implements InitializingBean {
 
 	/**
 	 * Whether to enable Leasehold distributed locks.
@@ -28,12 +31,12 @@ public class LeaseholdLockProperties {
 	/**
 	 * How long a caller waits for a busy lock; 0 tries once.
 	 */
-	private Duration waitTime = Duration.ZERO;
+	private Duration waitTime = Duration.ofSeconds(0);
 
 	/**
 	 * Minimum time a lease is held from its acquisition, even when released earlier.
 	 */
-	private Duration minHoldTime = Duration.ZERO;
+	private Duration minHoldTime = Duration.ofSeconds(0);
 
 	/**
 	 * Whether to renew leases in the background while their holder runs.
@@ -89,6 +92,18 @@ public class LeaseholdLockProperties {
 	 * wait-time, min-hold-time and auto-renew, each falling back to the global setting.
 	 */
 	private final Map<String, LockProperties> locks = new LinkedHashMap<>();
+
+	/**
+	 * Checks every setting once, when bound, whichever beans the application replaces.
+	 * @throws io.leasehold.lock.LockConfigurationException naming the property and its bad value
+	 */
+	@Override
+	public void afterPropertiesSet() {
+		SqlIdentifier.validate("leasehold.lock.table-name", this.tableName);
+		SqlIdentifier.validate("leasehold.lock.sequence-name", this.sequenceName);
+		LockSettingsFactory.checkTimings(this);
+		LockSettingsFactory.resolver(this);
+	}
 
 	public boolean isEnabled() {
 		return this.enabled;

