@@ -1,7 +1,6 @@
 package io.leasehold.lock.aop;
 
 import java.lang.reflect.Method;
-import java.lang.reflect.Parameter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,7 +8,8 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.convert.DurationStyle;
-import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.core.MethodParameter;
+import org.springframework.core.annotation.AnnotatedMethod;
 import org.springframework.expression.Expression;
 import org.springframework.expression.ParseException;
 import org.springframework.expression.spel.standard.SpelExpressionParser;
@@ -86,19 +86,20 @@ class LockedMethodParser {
 		}
 	}
 
+	/** Finds {@code @FencingToken} on the method's parameters or on those of the methods it implements. */
 	private int[] fencingTokenParameters(Method method) {
 		List<Integer> indexes = new ArrayList<>();
-		Parameter[] parameters = method.getParameters();
-		for (int i = 0; i < parameters.length; i++) {
-			if (AnnotatedElementUtils.hasAnnotation(parameters[i], FencingToken.class)) {
-				Class<?> type = parameters[i].getType();
+		MethodParameter[] parameters = new AnnotatedMethod(method).getMethodParameters();
+		for (MethodParameter parameter : parameters) {
+			if (parameter.hasParameterAnnotation(FencingToken.class)) {
+				Class<?> type = parameter.getParameterType();
 				if (type != long.class && type != Long.class) {
-					throw new LockConfigurationException("@FencingToken on parameter " + i + " ('"
-							+ parameters[i].getName() + "') of " + method.getDeclaringClass().getName() + "."
-							+ method.getName() + " is of type " + type.getName()
-							+ "; a fencing token parameter must be long or Long");
+					throw new LockConfigurationException("@FencingToken on parameter " + parameter.getParameterIndex()
+							+ " ('" + method.getParameters()[parameter.getParameterIndex()].getName() + "') of "
+							+ method.getDeclaringClass().getName() + "." + method.getName() + " is of type "
+							+ type.getName() + "; a fencing token parameter must be long or Long");
 				}
-				indexes.add(i);
+				indexes.add(parameter.getParameterIndex());
 			}
 		}
 		return indexes.stream().mapToInt(Integer::intValue).toArray();

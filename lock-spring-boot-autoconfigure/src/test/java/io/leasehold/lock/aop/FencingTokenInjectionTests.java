@@ -6,7 +6,6 @@ import java.util.UUID;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
@@ -80,10 +79,6 @@ class FencingTokenInjectionTests {
 	}
 
 	@Test
-	@Disabled("BUG: @FencingToken on the parameter of an interface method is ignored when the implementation does not"
-			+ " repeat it (LockedMethodParser.fencingTokenParameters reads only the implementation's parameters), so"
-			+ " the caller's value is passed through as the token, while @DistributedLock on the same interface method"
-			+ " is honoured")
 	void parameterAnnotatedOnInterfaceMethodReceivesLeaseToken() {
 		Observed observed = node.bean(InterfaceTokens.class).work(newKey(), -1L);
 		assertThat(observed.injected()).isPositive();

@@ -5,7 +5,6 @@ import java.util.UUID;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.aop.support.AopUtils;
@@ -96,11 +95,6 @@ class ProxyKindsTests {
 	}
 
 	@Test
-	@Disabled("BUG: with spring.aop.proxy-target-class=false and no AspectJ, Spring Boot registers no auto-proxy"
-			+ " creator (AopAutoConfiguration.ClassProxyingConfiguration only applies when the property is true);"
-			+ " Leasehold relies on one being registered by someone else (here @EnableTransactionManagement), so an"
-			+ " application without a transaction manager fails to start with 'the bean is not proxied by Leasehold's"
-			+ " advisor ... or auto-proxying is off' instead of using JDK proxies")
 	void interfaceProxiesTakeLockWithoutTransactionManagement() {
 		try (LockNode node = LockNode.start(Config.class, "test.prefix=" + PREFIX, "spring.aop.proxy-target-class=false",
 				"spring.autoconfigure.exclude="
