@@ -7,6 +7,7 @@ import java.util.Deque;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.commons.logging.Log;
@@ -190,9 +191,21 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	private DefaultLease granted(String lockName, Grant grant, long sentAt, LockSettings settings, Deque<Lease> stack) {
 		DefaultLease lease = new DefaultLease(this, lockName, grant, sentAt, settings, stack);
 		this.held.add(lease);
+		// destroy() sets the flag before it walks the held leases: either it sees this lease, or we see the flag.
+		if (this.shutDown) {
+			lease.close();
+			throw new IllegalStateException("The lock manager has been shut down; lock '" + lockName + "' was released");
+		}
 		stack.addFirst(lease);
 		if (settings.autoRenew()) {
-			lease.startRenewing();
+			try {
+				lease.startRenewing();
+			}
+			catch (RejectedExecutionException ex) {
+				lease.close();
+				throw new IllegalStateException("The lock manager is shutting down; lock '" + lockName
+						+ "' was released", ex);
+			}
 		}
 		logger.debug("Acquired " + lease);
 		return lease;

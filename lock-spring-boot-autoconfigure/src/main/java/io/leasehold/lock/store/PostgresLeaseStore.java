@@ -109,7 +109,7 @@ public class PostgresLeaseStore implements LeaseStore {
 	 */
 	public PostgresLeaseStore(DataSource dataSource, String tableName, String sequenceName,
 			LeaseStatementTimeouts timeouts) {
-		this.dataSource = dataSource;
+		this.dataSource = LeaseDataSource.unwrap(dataSource);
 		this.timeouts = timeouts;
 		String table = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
 		String sequence = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);

@@ -40,7 +40,7 @@ public class PostgresSchema {
 	private final String sequenceName;
 
 	public PostgresSchema(DataSource dataSource, String tableName, String sequenceName) {
-		this.dataSource = dataSource;
+		this.dataSource = LeaseDataSource.unwrap(dataSource);
 		this.tableName = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
 		this.sequenceName = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
 	}

@@ -11,7 +11,6 @@ import javax.sql.DataSource;
 import com.zaxxer.hikari.HikariDataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
@@ -157,9 +156,6 @@ class TransactionIsolationTests {
 	}
 
 	@Test
-	@Disabled("BUG: with a TransactionAwareDataSourceProxy as the application's DataSource, PostgresLeaseStore gets"
-			+ " the caller's transactional connection and calls setAutoCommit(true) on it, which commits the caller's"
-			+ " open transaction: its writes survive its rollback")
 	void leaseSqlDoesNotJoinTheCallersTransactionThroughATransactionAwareDataSource() {
 		String lockName = "tx-aware-" + UUID.randomUUID();
 		String orderId = UUID.randomUUID().toString();
