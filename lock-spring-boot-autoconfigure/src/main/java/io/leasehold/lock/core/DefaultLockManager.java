@@ -8,7 +8,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -40,6 +44,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Even a caller that tries once waits this long behind a concurrent statement on the row. */
 	private static final long MIN_ROW_LOCK_WAIT_NANOS = Duration.ofMillis(100).toNanos();
 
+	/** Longer than any lease statement may take, with its timeouts. */
+	private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(15);
+
 	private final LeaseStore store;
 
 	private final LockSettingsResolver settingsResolver;
@@ -55,6 +62,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	private final Set<DefaultLease> held = ConcurrentHashMap.newKeySet();
 
 	private final AtomicLong leasesLost = new AtomicLong();
+
+	/** Acquisitions share it while their statement runs; shutdown takes it alone. */
+	private final ReadWriteLock acquisitions = new ReentrantReadWriteLock();
 
 	private volatile boolean shutDown;
 
@@ -121,49 +131,63 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			return new Attempt(Optional.of(reenter(outer, stack)), Duration.ZERO);
 		}
 		long start = System.nanoTime();
-		long waitNanos = settings.waitTime().toNanos();
-		LockStoreException lastFailure = null;
-		for (int attempt = 1;; attempt++) {
+		long deadline = start + settings.waitTime().toNanos();
+		// A caller willing to wait queues behind this node's waiters instead of barging in.
+		if (settings.waitTime().isZero() || !this.waitStrategy.hasWaiters(lockName)) {
+			Try first = tryOnce(lockName, settings, deadline, stack);
+			if (first.lease() != null || deadline - System.nanoTime() <= 0) {
+				return first.result(start);
+			}
+		}
+		try (WaitStrategy.Waiter waiter = this.waitStrategy.join(lockName)) {
+			while (true) {
+				waiter.await(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+				Try next = tryOnce(lockName, settings, deadline, stack);
+				if (next.lease() != null || deadline - System.nanoTime() <= 0) {
+					return next.result(start);
+				}
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start));
+		}
+	}
+
+	/** One acquire statement: granted, busy, or a transient failure worth retrying while time remains. */
+	private Try tryOnce(String lockName, LockSettings settings, long deadline, Deque<Lease> stack) {
+		Lock inFlight = this.acquisitions.readLock();
+		inFlight.lock();
+		try {
 			Assert.state(!this.shutDown, "The lock manager has been shut down");
-			long sentAt = System.nanoTime();
-			Duration rowLockTimeout = Duration.ofNanos(Math.max(waitNanos - (sentAt - start), MIN_ROW_LOCK_WAIT_NANOS));
-			try {
-				Optional<Grant> grant = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(),
-						rowLockTimeout);
-				if (grant.isPresent()) {
-					return new Attempt(Optional.of(granted(lockName, grant.get(), sentAt, settings, stack)),
-							Duration.ofNanos(System.nanoTime() - start));
-				}
-				lastFailure = null;
-				logger.debug("Lock '" + lockName + "' is busy (attempt " + attempt + ")");
+			return tryOnceInFlight(lockName, settings, deadline, stack);
+		}
+		finally {
+			inFlight.unlock();
+		}
+	}
+
+	private Try tryOnceInFlight(String lockName, LockSettings settings, long deadline, Deque<Lease> stack) {
+		long sentAt = System.nanoTime();
+		Duration rowLockTimeout = Duration.ofNanos(Math.max(deadline - sentAt, MIN_ROW_LOCK_WAIT_NANOS));
+		try {
+			Optional<Grant> grant = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout);
+			if (grant.isPresent()) {
+				return new Try(granted(lockName, grant.get(), sentAt, settings, stack), null);
 			}
-			catch (LockStoreException ex) {
-				if (isRowLockTimeout(ex)) {
-					lastFailure = null;
-					logger.debug("Lock '" + lockName + "' is busy: its row stayed locked (attempt " + attempt + ")");
-				}
-				else if (isTransient(ex)) {
-					lastFailure = ex;
-					logger.debug("Lock '" + lockName + "' could not be tried (attempt " + attempt + ")", ex);
-				}
-				else {
-					throw ex;
-				}
+			logger.debug("Lock '" + lockName + "' is busy");
+			return new Try(null, null);
+		}
+		catch (LockStoreException ex) {
+			if (isRowLockTimeout(ex)) {
+				logger.debug("Lock '" + lockName + "' is busy: its row stayed locked");
+				return new Try(null, null);
 			}
-			long remaining = waitNanos - (System.nanoTime() - start);
-			if (remaining <= 0) {
-				if (lastFailure != null) {
-					throw lastFailure;
-				}
-				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start));
+			if (isTransient(ex)) {
+				logger.debug("Lock '" + lockName + "' could not be tried", ex);
+				return new Try(null, ex);
 			}
-			try {
-				this.waitStrategy.await(lockName, attempt, Duration.ofNanos(remaining));
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-				return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start));
-			}
+			throw ex;
 		}
 	}
 
@@ -191,11 +215,6 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	private DefaultLease granted(String lockName, Grant grant, long sentAt, LockSettings settings, Deque<Lease> stack) {
 		DefaultLease lease = new DefaultLease(this, lockName, grant, sentAt, settings, stack);
 		this.held.add(lease);
-		// destroy() sets the flag before it walks the held leases: either it sees this lease, or we see the flag.
-		if (this.shutDown) {
-			lease.close();
-			throw new IllegalStateException("The lock manager has been shut down; lock '" + lockName + "' was released");
-		}
 		stack.addFirst(lease);
 		if (settings.autoRenew()) {
 			try {
@@ -284,16 +303,43 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		return ex.getCause() instanceof SQLException sql && "55P03".equals(sql.getSQLState());
 	}
 
-	/** Releases every lease this node still holds. */
+	/**
+	 * Releases every lease this node still holds, after letting acquisitions already sent to the
+	 * database finish, so that none of their grants is left behind.
+	 */
 	@Override
-	public void destroy() {
+	public void destroy() throws InterruptedException {
 		this.shutDown = true;
-		for (DefaultLease lease : this.held) {
-			lease.close();
+		Lock noneInFlight = this.acquisitions.writeLock();
+		boolean locked = noneInFlight.tryLock(SHUTDOWN_GRACE.toSeconds(), TimeUnit.SECONDS);
+		try {
+			if (!locked) {
+				logger.warn("Acquisitions still running after " + SHUTDOWN_GRACE + "; their leases expire by themselves");
+			}
+			for (DefaultLease lease : this.held) {
+				lease.close();
+			}
+		}
+		finally {
+			if (locked) {
+				noneInFlight.unlock();
+			}
 		}
 	}
 
 	private record Attempt(Optional<Lease> lease, Duration waited) {
+
+	}
+
+	/** The outcome of one statement; a transient failure is thrown if it is the last word. */
+	private record Try(@Nullable Lease lease, @Nullable LockStoreException failure) {
+
+		Attempt result(long start) {
+			if (this.lease == null && this.failure != null) {
+				throw this.failure;
+			}
+			return new Attempt(Optional.ofNullable(this.lease), Duration.ofNanos(System.nanoTime() - start));
+		}
 
 	}
 

@@ -5,9 +5,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Waits with exponential backoff and jitter: after attempt {@code n} a random pause between half
- * and all of {@code min(maxInterval, initialInterval * 2^(n-1))}, so waiters spread out instead of polling
- * in step.
+ * Waits with exponential backoff and jitter: before retry {@code n} a random pause between half
+ * and all of {@code min(maxInterval, initialInterval * 2^(n-1))}, so waiters spread out instead
+ * of polling in step. Used when release notifications are off, and by waiters while the
+ * notification listener is down.
  */
 public class PollingWaitStrategy implements WaitStrategy {
 
@@ -25,11 +26,35 @@ public class PollingWaitStrategy implements WaitStrategy {
 	}
 
 	@Override
-	public void await(String lockName, int attempt, Duration remaining) throws InterruptedException {
-		long ceiling = this.initialNanos << Math.min(attempt - 1, 20);
+	public Waiter join(String lockName) {
+		return new Backoff();
+	}
+
+	@Override
+	public boolean hasWaiters(String lockName) {
+		return false;
+	}
+
+	/** The pause before retry {@code retry} (from 1), with jitter. */
+	long pauseNanos(int retry) {
+		long ceiling = this.initialNanos << Math.min(retry - 1, 20);
 		ceiling = (ceiling <= 0) ? this.maxNanos : Math.min(ceiling, this.maxNanos);
-		long pause = ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
-		TimeUnit.NANOSECONDS.sleep(Math.min(pause, remaining.toNanos()));
+		return ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
+	}
+
+	private final class Backoff implements Waiter {
+
+		private int retries;
+
+		@Override
+		public void await(Duration remaining) throws InterruptedException {
+			TimeUnit.NANOSECONDS.sleep(Math.min(pauseNanos(++this.retries), remaining.toNanos()));
+		}
+
+		@Override
+		public void close() {
+		}
+
 	}
 
 }

@@ -3,19 +3,38 @@ package io.leasehold.lock.core;
 import java.time.Duration;
 
 /**
- * How a caller waits between attempts on a busy lock. Implementations must not hold a database
- * connection while they wait.
+ * How callers wait between attempts on a busy lock. Implementations must not hold a database
+ * connection while a caller waits.
  */
-@FunctionalInterface
 public interface WaitStrategy {
 
 	/**
-	 * Blocks until the lock may have become free, or at most {@code remaining}.
-	 * @param lockName the full lock name
-	 * @param attempt how many attempts failed so far, from 1
-	 * @param remaining how much of the caller's wait time is left; positive
-	 * @throws InterruptedException when the waiting thread is interrupted
+	 * Starts waiting for the lock; the caller tries again each time {@link Waiter#await} returns
+	 * and closes the waiter when it acquired the lock or gave up.
 	 */
-	void await(String lockName, int attempt, Duration remaining) throws InterruptedException;
+	Waiter join(String lockName);
+
+	/**
+	 * Whether callers of this node are already waiting for the lock: a newcomer then queues
+	 * behind them rather than trying first.
+	 */
+	boolean hasWaiters(String lockName);
+
+	/**
+	 * One caller waiting for one lock.
+	 */
+	interface Waiter extends AutoCloseable {
+
+		/**
+		 * Blocks until the lock may have become free, or at most {@code remaining}.
+		 * @param remaining how much of the caller's wait time is left; positive
+		 * @throws InterruptedException when the waiting thread is interrupted
+		 */
+		void await(Duration remaining) throws InterruptedException;
+
+		@Override
+		void close();
+
+	}
 
 }

@@ -728,9 +728,25 @@ class LeaseholdLockAutoConfigurationTests {
 		final List<String> waitedFor = new CopyOnWriteArrayList<>();
 
 		@Override
-		public void await(String lockName, int attempt, Duration remaining) throws InterruptedException {
-			this.waitedFor.add(lockName);
-			TimeUnit.NANOSECONDS.sleep(Math.min(remaining.toNanos(), TimeUnit.MILLISECONDS.toNanos(5)));
+		public Waiter join(String lockName) {
+			return new Waiter() {
+
+				@Override
+				public void await(Duration remaining) throws InterruptedException {
+					RecordingWaitStrategy.this.waitedFor.add(lockName);
+					TimeUnit.NANOSECONDS.sleep(Math.min(remaining.toNanos(), TimeUnit.MILLISECONDS.toNanos(5)));
+				}
+
+				@Override
+				public void close() {
+				}
+
+			};
+		}
+
+		@Override
+		public boolean hasWaiters(String lockName) {
+			return false;
 		}
 
 	}
