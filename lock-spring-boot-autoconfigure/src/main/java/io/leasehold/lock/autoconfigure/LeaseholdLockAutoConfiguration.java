@@ -3,10 +3,13 @@ package io.leasehold.lock.autoconfigure;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
 
 import javax.sql.DataSource;
+
+import org.postgresql.PGConnection;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
@@ -15,6 +18,7 @@ import org.springframework.beans.factory.config.EmbeddedValueResolver;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
@@ -33,6 +37,8 @@ import io.leasehold.lock.core.DefaultLockManager;
 import io.leasehold.lock.core.LeaseRenewer;
 import io.leasehold.lock.core.PollingWaitStrategy;
 import io.leasehold.lock.core.WaitStrategy;
+import io.leasehold.lock.notify.NotifiedWaitStrategy;
+import io.leasehold.lock.notify.PostgresReleaseListener;
 import io.leasehold.lock.store.LeaseStatementTimeouts;
 import io.leasehold.lock.store.LeaseStore;
 import io.leasehold.lock.store.PostgresLeaseStore;
@@ -69,14 +75,14 @@ public final class LeaseholdLockAutoConfiguration {
 			ObjectProvider<DataSource> dataSource, LeaseholdLockProperties properties) {
 		return new PostgresLeaseStore(leaseholdDataSource.getIfAvailable(dataSource::getObject),
 				properties.getTableName(), properties.getSequenceName(),
-				LeaseStatementTimeouts.of(properties.getStatementTimeout()));
+				LeaseStatementTimeouts.of(properties.getStatementTimeout()),
+				properties.getNotify().isEnabled() ? properties.getNotify().getChannel() : null);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	WaitStrategy leaseholdWaitStrategy(LeaseholdLockProperties properties) {
-		return new PollingWaitStrategy(properties.getPolling().getInitialInterval(),
-				properties.getPolling().getMaxInterval());
+		return pollingWaitStrategy(properties);
 	}
 
 	@Bean(name = "leaseholdScheduler")
@@ -109,6 +115,11 @@ public final class LeaseholdLockAutoConfiguration {
 				properties.getCleanup().getRetention());
 	}
 
+	private static PollingWaitStrategy pollingWaitStrategy(LeaseholdLockProperties properties) {
+		return new PollingWaitStrategy(properties.getPolling().getInitialInterval(),
+				properties.getPolling().getMaxInterval());
+	}
+
 	private static String defaultOwnerId() {
 		String host;
 		try {
@@ -119,6 +130,35 @@ public final class LeaseholdLockAutoConfiguration {
 		}
 		return host + ":" + ProcessHandle.current().pid() + ":"
 				+ HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+	}
+
+	/**
+	 * Waiters woken by PostgreSQL notifications of releases, polling only as a safety net.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(PGConnection.class)
+	@ConditionalOnBooleanProperty(name = "leasehold.lock.notify.enabled", matchIfMissing = true)
+	static class NotifyConfiguration {
+
+		@Bean
+		@ConditionalOnMissingBean(WaitStrategy.class)
+		NotifiedWaitStrategy leaseholdWaitStrategy(LeaseholdLockProperties properties) {
+			return new NotifiedWaitStrategy(properties.getNotify().getSafetyPollInterval(),
+					pollingWaitStrategy(properties));
+		}
+
+		@Bean
+		@ConditionalOnBean(NotifiedWaitStrategy.class)
+		@ConditionalOnMissingBean
+		PostgresReleaseListener leaseholdReleaseListener(NotifiedWaitStrategy waitStrategy,
+				@LeaseholdDataSource ObjectProvider<DataSource> leaseholdDataSource,
+				ObjectProvider<DataSource> dataSource, LeaseholdLockProperties properties) {
+			return new PostgresReleaseListener(
+					ListenerConnections.outsidePool(leaseholdDataSource.getIfAvailable(dataSource::getObject)),
+					properties.getNotify().getChannel(), waitStrategy, properties.getNotify().getMaxReconnectBackoff(),
+					Duration.ofSeconds(15));
+		}
+
 	}
 
 	/**

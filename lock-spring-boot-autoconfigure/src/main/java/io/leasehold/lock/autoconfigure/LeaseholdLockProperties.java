@@ -83,6 +83,8 @@ public class LeaseholdLockProperties implements InitializingBean {
 	 */
 	private int aspectOrder = Ordered.LOWEST_PRECEDENCE - 100;
 
+	private final Notify notify = new Notify();
+
 	private final Polling polling = new Polling();
 
 	private final Cleanup cleanup = new Cleanup();
@@ -101,6 +103,7 @@ public class LeaseholdLockProperties implements InitializingBean {
 	public void afterPropertiesSet() {
 		SqlIdentifier.validate("leasehold.lock.table-name", this.tableName);
 		SqlIdentifier.validate("leasehold.lock.sequence-name", this.sequenceName);
+		SqlIdentifier.validateChannel("leasehold.lock.notify.channel", this.notify.channel);
 		LockSettingsFactory.checkTimings(this);
 		LockSettingsFactory.resolver(this);
 	}
@@ -209,6 +212,10 @@ public class LeaseholdLockProperties implements InitializingBean {
 		this.aspectOrder = aspectOrder;
 	}
 
+	public Notify getNotify() {
+		return this.notify;
+	}
+
 	public Polling getPolling() {
 		return this.polling;
 	}
@@ -231,6 +238,65 @@ public class LeaseholdLockProperties implements InitializingBean {
 
 		/** Never run DDL; check at start-up that the table and sequence exist. */
 		NEVER
+
+	}
+
+	/**
+	 * Waking waiters when a lease is released, through PostgreSQL LISTEN/NOTIFY.
+	 */
+	public static class Notify {
+
+		/**
+		 * Whether releases notify waiters; turn off behind a transaction-mode connection pooler.
+		 */
+		private boolean enabled = true;
+
+		/**
+		 * Channel releases are notified on; a lower-case identifier.
+		 */
+		private String channel = "leasehold_lock_released";
+
+		/**
+		 * Interval at which the first waiter of a lock on each node tries it anyway, with jitter.
+		 */
+		private Duration safetyPollInterval = Duration.ofSeconds(2);
+
+		/**
+		 * Longest pause between two attempts to reconnect the listener connection.
+		 */
+		private Duration maxReconnectBackoff = Duration.ofSeconds(5);
+
+		public boolean isEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public String getChannel() {
+			return this.channel;
+		}
+
+		public void setChannel(String channel) {
+			this.channel = channel;
+		}
+
+		public Duration getSafetyPollInterval() {
+			return this.safetyPollInterval;
+		}
+
+		public void setSafetyPollInterval(Duration safetyPollInterval) {
+			this.safetyPollInterval = safetyPollInterval;
+		}
+
+		public Duration getMaxReconnectBackoff() {
+			return this.maxReconnectBackoff;
+		}
+
+		public void setMaxReconnectBackoff(Duration maxReconnectBackoff) {
+			this.maxReconnectBackoff = maxReconnectBackoff;
+		}
 
 	}
 

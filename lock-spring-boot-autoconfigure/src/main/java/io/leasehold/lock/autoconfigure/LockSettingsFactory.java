@@ -42,6 +42,8 @@ final class LockSettingsFactory {
 					"it must not be below leasehold.lock.polling.initial-interval");
 		}
 		positive("leasehold.lock.cleanup.interval", properties.getCleanup().getInterval());
+		positive("leasehold.lock.notify.safety-poll-interval", properties.getNotify().getSafetyPollInterval());
+		positive("leasehold.lock.notify.max-reconnect-backoff", properties.getNotify().getMaxReconnectBackoff());
 		Duration retention = properties.getCleanup().getRetention();
 		Duration minimum = properties.getStatementTimeout().multipliedBy(10).plusMinutes(1);
 		if (retention.compareTo(minimum) < 0) {

@@ -28,6 +28,7 @@ import io.leasehold.lock.LockManager;
 import io.leasehold.lock.LockNotAcquiredException;
 import io.leasehold.lock.LockOptions;
 import io.leasehold.lock.LockStoreException;
+import io.leasehold.lock.store.Acquisition;
 import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
@@ -133,18 +134,22 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		long start = System.nanoTime();
 		long deadline = start + settings.waitTime().toNanos();
 		// A caller willing to wait queues behind this node's waiters instead of barging in.
+		Try last = null;
 		if (settings.waitTime().isZero() || !this.waitStrategy.hasWaiters(lockName)) {
-			Try first = tryOnce(lockName, settings, deadline, stack);
-			if (first.lease() != null || deadline - System.nanoTime() <= 0) {
-				return first.result(start);
+			last = tryOnce(lockName, settings, deadline, stack);
+			if (last.lease() != null || deadline - System.nanoTime() <= 0) {
+				return last.result(start);
 			}
 		}
 		try (WaitStrategy.Waiter waiter = this.waitStrategy.join(lockName)) {
 			while (true) {
+				if (last != null && last.holderExpiresAtNanos() != null) {
+					waiter.holderExpiresAt(last.holderExpiresAtNanos());
+				}
 				waiter.await(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
-				Try next = tryOnce(lockName, settings, deadline, stack);
-				if (next.lease() != null || deadline - System.nanoTime() <= 0) {
-					return next.result(start);
+				last = tryOnce(lockName, settings, deadline, stack);
+				if (last.lease() != null || deadline - System.nanoTime() <= 0) {
+					return last.result(start);
 				}
 			}
 		}
@@ -171,21 +176,23 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		long sentAt = System.nanoTime();
 		Duration rowLockTimeout = Duration.ofNanos(Math.max(deadline - sentAt, MIN_ROW_LOCK_WAIT_NANOS));
 		try {
-			Optional<Grant> grant = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout);
-			if (grant.isPresent()) {
-				return new Try(granted(lockName, grant.get(), sentAt, settings, stack), null);
+			Acquisition acquisition = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(),
+					rowLockTimeout);
+			if (acquisition.granted() != null) {
+				return new Try(granted(lockName, acquisition.granted(), sentAt, settings, stack), null, null);
 			}
 			logger.debug("Lock '" + lockName + "' is busy");
-			return new Try(null, null);
+			return new Try(null, null,
+					(acquisition.heldFor() != null) ? sentAt + acquisition.heldFor().toNanos() : null);
 		}
 		catch (LockStoreException ex) {
 			if (isRowLockTimeout(ex)) {
 				logger.debug("Lock '" + lockName + "' is busy: its row stayed locked");
-				return new Try(null, null);
+				return new Try(null, null, null);
 			}
 			if (isTransient(ex)) {
 				logger.debug("Lock '" + lockName + "' could not be tried", ex);
-				return new Try(null, ex);
+				return new Try(null, ex, null);
 			}
 			throw ex;
 		}
@@ -331,8 +338,12 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	}
 
-	/** The outcome of one statement; a transient failure is thrown if it is the last word. */
-	private record Try(@Nullable Lease lease, @Nullable LockStoreException failure) {
+	/**
+	 * The outcome of one statement; a transient failure is thrown if it is the last word. A busy
+	 * answer may tell when the holder's lease runs out, on this JVM's nanoTime clock.
+	 */
+	private record Try(@Nullable Lease lease, @Nullable LockStoreException failure,
+			@Nullable Long holderExpiresAtNanos) {
 
 		Attempt result(long start) {
 			if (this.lease == null && this.failure != null) {

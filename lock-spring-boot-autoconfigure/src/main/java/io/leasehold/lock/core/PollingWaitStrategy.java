@@ -36,7 +36,7 @@ public class PollingWaitStrategy implements WaitStrategy {
 	}
 
 	/** The pause before retry {@code retry} (from 1), with jitter. */
-	long pauseNanos(int retry) {
+	public long pauseNanos(int retry) {
 		long ceiling = this.initialNanos << Math.min(retry - 1, 20);
 		ceiling = (ceiling <= 0) ? this.maxNanos : Math.min(ceiling, this.maxNanos);
 		return ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
@@ -46,9 +46,24 @@ public class PollingWaitStrategy implements WaitStrategy {
 
 		private int retries;
 
+		private long holderExpiresAt;
+
+		private boolean expiryKnown;
+
 		@Override
 		public void await(Duration remaining) throws InterruptedException {
-			TimeUnit.NANOSECONDS.sleep(Math.min(pauseNanos(++this.retries), remaining.toNanos()));
+			long pause = Math.min(pauseNanos(++this.retries), remaining.toNanos());
+			if (this.expiryKnown) {
+				pause = Math.min(pause, Math.max(0, this.holderExpiresAt - System.nanoTime()));
+				this.expiryKnown = false;
+			}
+			TimeUnit.NANOSECONDS.sleep(pause);
+		}
+
+		@Override
+		public void holderExpiresAt(long expiresAtNanos) {
+			this.holderExpiresAt = expiresAtNanos;
+			this.expiryKnown = true;
 		}
 
 		@Override

@@ -32,6 +32,14 @@ public interface WaitStrategy {
 		 */
 		void await(Duration remaining) throws InterruptedException;
 
+		/**
+		 * Tells the waiter when the holder's lease runs out unless it is renewed, as the last
+		 * attempt learned it, so it need not sleep past that moment.
+		 * @param expiresAtNanos the expiry on this JVM's {@code System.nanoTime()} clock
+		 */
+		default void holderExpiresAt(long expiresAtNanos) {
+		}
+
 		@Override
 		void close();
 

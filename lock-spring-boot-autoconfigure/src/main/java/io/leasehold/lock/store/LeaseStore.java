@@ -13,9 +13,9 @@ public interface LeaseStore {
 	/**
 	 * Takes the lock if it is free or expired, drawing a fresh fencing token.
 	 * @param rowLockTimeout how long to wait behind another statement on the same lock's row
-	 * @return the grant, or empty when another holder's lease has not expired
+	 * @return the grant, or that another holder's lease has not expired
 	 */
-	Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout);
+	Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout);
 
 	/**
 	 * Extends the lease named by its token, if it has not expired.

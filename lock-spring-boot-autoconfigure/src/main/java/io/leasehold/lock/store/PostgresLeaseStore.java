@@ -52,15 +52,20 @@ public class PostgresLeaseStore implements LeaseStore {
 			+ " set_config('lock_timeout', ?, true), set_config('synchronous_commit', 'on', true); ";
 
 	private static final String ACQUIRE = """
-			INSERT INTO %1$s AS lease (lock_name, owner_id, fencing_token, acquired_at, expires_at)
-			VALUES (?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond')
-			ON CONFLICT (lock_name) DO UPDATE
-			SET owner_id = excluded.owner_id,
-			    fencing_token = nextval('%2$s'),
-			    acquired_at = clock_timestamp(),
-			    expires_at = clock_timestamp() + ? * interval '1 millisecond'
-			WHERE lease.expires_at <= clock_timestamp()
-			RETURNING fencing_token, acquired_at, expires_at""";
+			WITH attempt AS (
+			    INSERT INTO %1$s AS lease (lock_name, owner_id, fencing_token, acquired_at, expires_at)
+			    VALUES (?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond')
+			    ON CONFLICT (lock_name) DO UPDATE
+			    SET owner_id = excluded.owner_id,
+			        fencing_token = nextval('%2$s'),
+			        acquired_at = clock_timestamp(),
+			        expires_at = clock_timestamp() + ? * interval '1 millisecond'
+			    WHERE lease.expires_at <= clock_timestamp()
+			    RETURNING fencing_token, acquired_at, expires_at)
+			SELECT fencing_token, acquired_at, expires_at, NULL::bigint AS held_for_millis FROM attempt
+			UNION ALL
+			SELECT NULL, NULL, NULL, ceil(extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
+			FROM %1$s WHERE lock_name = ? AND NOT EXISTS (SELECT FROM attempt)""";
 
 	private static final String RENEW = """
 			UPDATE %1$s
@@ -73,6 +78,16 @@ public class PostgresLeaseStore implements LeaseStore {
 			SET expires_at = greatest(clock_timestamp(), acquired_at + ? * interval '1 millisecond')
 			WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			RETURNING expires_at""";
+
+	/** Release that also notifies listeners, in the same transaction, when the lease ends now. */
+	private static final String RELEASE_AND_NOTIFY = """
+			WITH released AS (
+			    UPDATE %1$s
+			    SET expires_at = greatest(clock_timestamp(), acquired_at + ? * interval '1 millisecond')
+			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
+			    RETURNING lock_name, expires_at)
+			SELECT expires_at, CASE WHEN expires_at <= clock_timestamp() THEN pg_notify(?, lock_name) END
+			FROM released""";
 
 	private static final String FIND = """
 			SELECT lock_name, owner_id, fencing_token, acquired_at, expires_at, clock_timestamp() AS observed_at
@@ -99,6 +114,8 @@ public class PostgresLeaseStore implements LeaseStore {
 
 	private final String releaseSql;
 
+	private final @Nullable String releaseChannel;
+
 	private final String findSql;
 
 	private final String deleteExpiredSql;
@@ -109,27 +126,52 @@ public class PostgresLeaseStore implements LeaseStore {
 	 */
 	public PostgresLeaseStore(DataSource dataSource, String tableName, String sequenceName,
 			LeaseStatementTimeouts timeouts) {
+		this(dataSource, tableName, sequenceName, timeouts, null);
+	}
+
+	/**
+	 * @param releaseChannel the channel a release that ends a lease notifies with the lock's
+	 * name, or {@code null} not to notify
+	 */
+	public PostgresLeaseStore(DataSource dataSource, String tableName, String sequenceName,
+			LeaseStatementTimeouts timeouts, @Nullable String releaseChannel) {
 		this.dataSource = LeaseDataSource.unwrap(dataSource);
 		this.timeouts = timeouts;
 		String table = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
 		String sequence = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
 		this.acquireSql = SETTINGS + ACQUIRE.formatted(table, sequence);
 		this.renewSql = SETTINGS + RENEW.formatted(table);
-		this.releaseSql = SETTINGS + RELEASE.formatted(table);
+		this.releaseChannel = releaseChannel;
+		this.releaseSql = SETTINGS + ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
 		this.findSql = SETTINGS + FIND.formatted(table);
 		this.deleteExpiredSql = SETTINGS + DELETE_EXPIRED.formatted(table);
 	}
 
 	@Override
-	public Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
 		return execute("acquire", lockName, this.acquireSql, rowLockTimeout, (statement) -> {
 			statement.setString(3, lockName);
 			statement.setString(4, ownerId);
 			statement.setLong(5, leaseTime.toMillis());
 			statement.setLong(6, leaseTime.toMillis());
-		}, (rows) -> rows.next() ? Optional.of(new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3)))
-				: Optional.<Grant>empty(), (grant) -> grant.ifPresent(
-						(granted) -> release(lockName, granted.fencingToken(), Duration.ZERO)));
+			statement.setString(7, lockName);
+		}, PostgresLeaseStore::acquisition, (acquisition) -> acquisition.grant()
+			.ifPresent((granted) -> release(lockName, granted.fencingToken(), Duration.ZERO)));
+	}
+
+	/**
+	 * The granted row, or the holder's row as the statement's snapshot saw it (before any wait
+	 * for the row lock), or nothing when the row was inserted and deleted meanwhile.
+	 */
+	private static Acquisition acquisition(ResultSet rows) throws SQLException {
+		if (!rows.next()) {
+			return Acquisition.busy(null);
+		}
+		long heldForMillis = rows.getLong(4);
+		if (!rows.wasNull()) {
+			return Acquisition.busy(Duration.ofMillis(Math.max(0, heldForMillis)));
+		}
+		return Acquisition.of(new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3)));
 	}
 
 	@Override
@@ -147,6 +189,9 @@ public class PostgresLeaseStore implements LeaseStore {
 			statement.setLong(3, minHoldTime.toMillis());
 			statement.setString(4, lockName);
 			statement.setLong(5, fencingToken);
+			if (this.releaseChannel != null) {
+				statement.setString(6, this.releaseChannel);
+			}
 		}, ResultSet::next, null);
 	}
 

@@ -12,6 +12,8 @@ public final class SqlIdentifier {
 
 	private static final Pattern PART = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]{0,62}");
 
+	private static final Pattern CHANNEL = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
 	private SqlIdentifier() {
 	}
 
@@ -31,6 +33,20 @@ public final class SqlIdentifier {
 			throw new LockConfigurationException("Invalid value '" + name + "' for property '" + property
 					+ "': expected an unquoted identifier of at most 63 letters, digits, '_' or '$', not starting with"
 					+ " a digit, optionally qualified by a schema ('schema.name')");
+		}
+		return name;
+	}
+
+	/**
+	 * Returns the notification channel name if it is valid: lower case, since {@code LISTEN}
+	 * folds an unquoted name to lower case while {@code pg_notify} does not.
+	 * @throws LockConfigurationException when it is not a lower-case identifier
+	 */
+	public static String validateChannel(String property, String name) {
+		if (!CHANNEL.matcher(name).matches()) {
+			throw new LockConfigurationException("Invalid value '" + name + "' for property '" + property
+					+ "': expected a lower-case identifier of at most 63 letters, digits or '_', not starting with a"
+					+ " digit");
 		}
 		return name;
 	}

@@ -54,6 +54,7 @@ import io.leasehold.lock.LockOptions;
 import io.leasehold.lock.aop.DistributedLockAdvisor;
 import io.leasehold.lock.core.DefaultLockManager;
 import io.leasehold.lock.core.WaitStrategy;
+import io.leasehold.lock.store.Acquisition;
 import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
@@ -693,12 +694,12 @@ class LeaseholdLockAutoConfigurationTests {
 		final Map<String, Long> held = new ConcurrentHashMap<>();
 
 		@Override
-		public Optional<Grant> tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+		public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
 			if (this.held.putIfAbsent(lockName, TOKEN) != null) {
-				return Optional.empty();
+				return Acquisition.busy(null);
 			}
 			Instant now = Instant.now();
-			return Optional.of(new Grant(TOKEN, now, now.plus(leaseTime)));
+			return Acquisition.of(new Grant(TOKEN, now, now.plus(leaseTime)));
 		}
 
 		@Override

@@ -19,7 +19,6 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
@@ -179,9 +178,6 @@ class WaitingTests {
 	}
 
 	@Test
-	@Disabled("BUG: DESIGN.md 3.5 requires a waiter to learn of a release without waiting out a polling interval"
-			+ " (LISTEN/NOTIFY with polling as fallback); only PollingWaitStrategy exists, so a waiter wakes up"
-			+ " only at its next poll (up to leasehold.lock.polling.max-interval, default 500ms, after the release)")
 	void waiterLearnsOfAReleaseWithoutWaitingOutItsPollingInterval() {
 		String lockName = "waiting-notify-" + UUID.randomUUID();
 		try (LockNode slowPolling = LockNode.start(Config.class, "leasehold.lock.polling.initial-interval=2s",

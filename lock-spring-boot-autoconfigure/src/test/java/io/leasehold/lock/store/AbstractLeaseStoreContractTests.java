@@ -49,7 +49,7 @@ abstract class AbstractLeaseStoreContractTests {
 
 	@Test
 	void grantsFreeLockWithExpiryByDatabaseClock() {
-		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		assertThat(grant.fencingToken()).isPositive();
 		assertThat(Duration.between(grant.acquiredAt(), grant.expiresAt())).isBetween(LONG.minusMillis(5),
 				LONG.plusMillis(5));
@@ -63,40 +63,40 @@ abstract class AbstractLeaseStoreContractTests {
 
 	@Test
 	void refusesLockHeldByAnother() {
-		store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
-		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isEmpty();
-		assertThat(store().tryAcquire(this.lock, "node-a", LONG, LONG)).as("the same owner is not re-granted").isEmpty();
+		store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG).grant()).isEmpty();
+		assertThat(store().tryAcquire(this.lock, "node-a", LONG, LONG).grant()).as("the same owner is not re-granted").isEmpty();
 	}
 
 	@Test
 	void grantsExpiredLeaseWithGreaterToken() {
-		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		expire(this.lock);
-		Grant second = store().tryAcquire(this.lock, "node-b", LONG, LONG).orElseThrow();
+		Grant second = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
 		assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
 		assertThat(store().find(this.lock).orElseThrow().ownerId()).isEqualTo("node-b");
 	}
 
 	@Test
 	void releaseFreesLockAtOnceAndKeepsRow() {
-		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ZERO)).isTrue();
 		assertThat(store().find(this.lock)).get().satisfies((row) -> assertThat(row.isHeld()).isFalse());
-		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isPresent();
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG).grant()).isPresent();
 	}
 
 	@Test
 	void releaseIsIdempotent() {
-		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ZERO)).isTrue();
 		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ZERO)).isFalse();
 	}
 
 	@Test
 	void staleHolderCanNeitherReleaseNorRenewNewerLease() {
-		Grant stale = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant stale = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		expire(this.lock);
-		Grant current = store().tryAcquire(this.lock, "node-b", LONG, LONG).orElseThrow();
+		Grant current = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
 		assertThat(store().release(this.lock, stale.fencingToken(), Duration.ZERO)).isFalse();
 		assertThat(store().renew(this.lock, stale.fencingToken(), LONG)).isEmpty();
 		LeaseRow row = store().find(this.lock).orElseThrow();
@@ -107,7 +107,7 @@ abstract class AbstractLeaseStoreContractTests {
 
 	@Test
 	void renewMovesExpiryForward() {
-		Grant grant = store().tryAcquire(this.lock, "node-a", Duration.ofSeconds(2), LONG).orElseThrow();
+		Grant grant = store().tryAcquire(this.lock, "node-a", Duration.ofSeconds(2), LONG).grant().orElseThrow();
 		Instant renewed = store().renew(this.lock, grant.fencingToken(), LONG).orElseThrow();
 		assertThat(renewed).isAfter(grant.expiresAt());
 		assertThat(store().find(this.lock).orElseThrow().expiresAt()).isEqualTo(renewed);
@@ -115,27 +115,27 @@ abstract class AbstractLeaseStoreContractTests {
 
 	@Test
 	void renewOfExpiredLeaseFails() {
-		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		expire(this.lock);
 		assertThat(store().renew(this.lock, grant.fencingToken(), LONG)).isEmpty();
 	}
 
 	@Test
 	void releaseHonoursMinimumHoldTime() {
-		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		assertThat(store().release(this.lock, grant.fencingToken(), Duration.ofMinutes(10))).isTrue();
 		LeaseRow row = store().find(this.lock).orElseThrow();
 		assertThat(row.expiresAt()).isEqualTo(grant.acquiredAt().plus(Duration.ofMinutes(10)));
-		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isEmpty();
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG).grant()).isEmpty();
 	}
 
 	@Test
 	void releaseAfterMinimumHoldTimeEndsLeaseNow() {
 		Duration minHold = Duration.ofMillis(20);
-		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		Grant grant = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		awaitDatabaseClockPast(grant.acquiredAt().plus(minHold));
 		assertThat(store().release(this.lock, grant.fencingToken(), minHold)).isTrue();
-		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG)).isPresent();
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG).grant()).isPresent();
 	}
 
 	private void awaitDatabaseClockPast(Instant instant) {
@@ -152,12 +152,12 @@ abstract class AbstractLeaseStoreContractTests {
 
 	@Test
 	void deletesOnlyRowsExpiredLongerThanRetention() {
-		store().tryAcquire(this.lock, "node-a", LONG, LONG).orElseThrow();
+		store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		expire(this.lock, Duration.ofMinutes(2));
 		String held = this.lock + "-held";
-		store().tryAcquire(held, "node-a", LONG, LONG).orElseThrow();
+		store().tryAcquire(held, "node-a", LONG, LONG).grant().orElseThrow();
 		String recent = this.lock + "-recent";
-		Grant recentGrant = store().tryAcquire(recent, "node-a", LONG, LONG).orElseThrow();
+		Grant recentGrant = store().tryAcquire(recent, "node-a", LONG, LONG).grant().orElseThrow();
 		store().release(recent, recentGrant.fencingToken(), Duration.ZERO);
 		assertThat(store().deleteExpired(Duration.ofMinutes(1))).isPositive();
 		assertThat(store().find(this.lock)).isEmpty();
@@ -193,7 +193,7 @@ abstract class AbstractLeaseStoreContractTests {
 					start.await();
 					for (int i = 0; i < iterations; i++) {
 						String name = locks.get(ThreadLocalRandom.current().nextInt(locks.size()));
-						Optional<Grant> grant = store().tryAcquire(name, owner, LONG, LONG);
+						Optional<Grant> grant = store().tryAcquire(name, owner, LONG, LONG).grant();
 						if (grant.isEmpty()) {
 							continue;
 						}

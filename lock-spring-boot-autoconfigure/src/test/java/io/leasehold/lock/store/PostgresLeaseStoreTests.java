@@ -53,7 +53,7 @@ class PostgresLeaseStoreTests extends AbstractLeaseStoreContractTests {
 	@Test
 	void rowLockHeldTooLongFailsWithinStatementTimeout() throws SQLException {
 		String lock = "store-row-locked-" + UUID.randomUUID();
-		store.tryAcquire(lock, "node-a", Duration.ofMillis(1), Duration.ofSeconds(1)).orElseThrow();
+		store.tryAcquire(lock, "node-a", Duration.ofMillis(1), Duration.ofSeconds(1)).grant().orElseThrow();
 		try (Connection blocker = dataSource.getConnection()) {
 			blocker.setAutoCommit(false);
 			try (PreparedStatement statement = blocker
@@ -77,7 +77,7 @@ class PostgresLeaseStoreTests extends AbstractLeaseStoreContractTests {
 		try (var single = TestDatabase.get().newDataSource(1)) {
 			PostgresLeaseStore onOneConnection = new PostgresLeaseStore(single, TABLE, SEQUENCE,
 					LeaseStatementTimeouts.of(Duration.ofMillis(700)));
-			onOneConnection.tryAcquire(lock, "node-a", Duration.ofSeconds(5), Duration.ofSeconds(1)).orElseThrow();
+			onOneConnection.tryAcquire(lock, "node-a", Duration.ofSeconds(5), Duration.ofSeconds(1)).grant().orElseThrow();
 			try (Connection connection = single.getConnection(); Statement statement = connection.createStatement();
 					var rows = statement.executeQuery("SELECT current_setting('statement_timeout'),"
 							+ " current_setting('lock_timeout')")) {

@@ -1,0 +1,244 @@
+package io.leasehold.lock.notify;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import io.leasehold.lock.core.PollingWaitStrategy;
+import io.leasehold.lock.core.WaitStrategy;
+
+/**
+ * Waiters woken by release notifications instead of polling. The waiters of one node queue per
+ * lock in arrival order, and only the head of a queue tries the lock: woken by a release, or by
+ * a safety poll (at a jittered interval, since a release can go unnoticed: an expired lease sends
+ * none, and nothing is delivered while the listener is disconnected). So one release costs this
+ * node at most one acquire attempt, and idle waiting costs one statement per safety interval and
+ * lock, whatever the number of waiters. While the listener is disconnected, heads poll with the
+ * fallback's backoff instead.
+ */
+public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
+
+	private final Map<String, LockQueue> queues = new ConcurrentHashMap<>();
+
+	private final long safetyPollNanos;
+
+	private final PollingWaitStrategy fallback;
+
+	private volatile boolean listening;
+
+	public NotifiedWaitStrategy(Duration safetyPollInterval, PollingWaitStrategy fallback) {
+		if (safetyPollInterval.isNegative() || safetyPollInterval.isZero()) {
+			throw new IllegalArgumentException("The safety poll interval must be positive, but was " + safetyPollInterval);
+		}
+		this.safetyPollNanos = safetyPollInterval.toNanos();
+		this.fallback = fallback;
+	}
+
+	@Override
+	public Waiter join(String lockName) {
+		QueuedWaiter[] joined = new QueuedWaiter[1];
+		this.queues.compute(lockName, (name, queue) -> {
+			LockQueue target = (queue != null) ? queue : new LockQueue();
+			joined[0] = target.add(name);
+			return target;
+		});
+		return joined[0];
+	}
+
+	@Override
+	public boolean hasWaiters(String lockName) {
+		return this.queues.containsKey(lockName);
+	}
+
+	@Override
+	public void listening() {
+		this.listening = true;
+		this.queues.values().forEach(LockQueue::wakeHead);
+	}
+
+	@Override
+	public void released(String lockName) {
+		LockQueue queue = this.queues.get(lockName);
+		if (queue != null) {
+			queue.wakeHead();
+		}
+	}
+
+	@Override
+	public void disconnected() {
+		this.listening = false;
+		this.queues.values().forEach(LockQueue::wakeHead);
+	}
+
+	/** Whether releases are being delivered. */
+	public boolean isListening() {
+		return this.listening;
+	}
+
+	private void leave(String lockName, QueuedWaiter waiter) {
+		this.queues.computeIfPresent(lockName, (name, queue) -> queue.remove(waiter) ? null : queue);
+	}
+
+	private long nextPollNanos(int retries) {
+		if (!this.listening) {
+			return this.fallback.pauseNanos(retries);
+		}
+		long jitter = this.safetyPollNanos / 4;
+		return this.safetyPollNanos + ThreadLocalRandom.current().nextLong(-jitter, jitter + 1);
+	}
+
+	/**
+	 * One lock's waiters on this node, in arrival order.
+	 */
+	private final class LockQueue {
+
+		private final ReentrantLock lock = new ReentrantLock();
+
+		private final ArrayDeque<QueuedWaiter> waiters = new ArrayDeque<>();
+
+		QueuedWaiter add(String lockName) {
+			this.lock.lock();
+			try {
+				QueuedWaiter waiter = new QueuedWaiter(lockName, this, this.lock.newCondition());
+				this.waiters.addLast(waiter);
+				return waiter;
+			}
+			finally {
+				this.lock.unlock();
+			}
+		}
+
+		/** @return whether the queue is now empty */
+		boolean remove(QueuedWaiter waiter) {
+			this.lock.lock();
+			try {
+				boolean wasHead = this.waiters.peekFirst() == waiter;
+				this.waiters.remove(waiter);
+				QueuedWaiter next = this.waiters.peekFirst();
+				if (wasHead && next != null) {
+					// The new head starts its safety timer, and inherits a wake-up this one did not use.
+					next.woken |= waiter.woken;
+					next.condition.signal();
+				}
+				return this.waiters.isEmpty();
+			}
+			finally {
+				this.lock.unlock();
+			}
+		}
+
+		void wakeHead() {
+			this.lock.lock();
+			try {
+				QueuedWaiter head = this.waiters.peekFirst();
+				if (head != null) {
+					head.woken = true;
+					head.condition.signal();
+				}
+			}
+			finally {
+				this.lock.unlock();
+			}
+		}
+
+	}
+
+	/**
+	 * A caller in a lock's queue. Guarded by its queue's lock.
+	 */
+	private final class QueuedWaiter implements Waiter {
+
+		private final String lockName;
+
+		private final LockQueue queue;
+
+		private final Condition condition;
+
+		private boolean woken;
+
+		private long pollAt;
+
+		private boolean pollScheduled;
+
+		private int retries;
+
+		private boolean closed;
+
+		QueuedWaiter(String lockName, LockQueue queue, Condition condition) {
+			this.lockName = lockName;
+			this.queue = queue;
+			this.condition = condition;
+		}
+
+		@Override
+		public void await(Duration remaining) throws InterruptedException {
+			long deadline = System.nanoTime() + remaining.toNanos();
+			this.queue.lock.lock();
+			try {
+				while (true) {
+					long now = System.nanoTime();
+					boolean head = this.queue.waiters.peekFirst() == this;
+					if (head && this.woken) {
+						this.woken = false;
+						this.pollScheduled = false;
+						return;
+					}
+					if (now - deadline >= 0) {
+						return;
+					}
+					if (!head) {
+						this.condition.awaitNanos(deadline - now);
+						continue;
+					}
+					if (!this.pollScheduled) {
+						schedulePoll(now);
+					}
+					if (now - this.pollAt >= 0) {
+						this.pollScheduled = false;
+						return;
+					}
+					this.condition.awaitNanos(Math.min(this.pollAt - now, deadline - now));
+				}
+			}
+			finally {
+				this.queue.lock.unlock();
+			}
+		}
+
+		private void schedulePoll(long now) {
+			this.pollAt = now + nextPollNanos(++this.retries);
+			this.pollScheduled = true;
+		}
+
+		/** The head tries again when the holder's lease runs out, if that comes before its next poll. */
+		@Override
+		public void holderExpiresAt(long expiresAtNanos) {
+			this.queue.lock.lock();
+			try {
+				if (!this.pollScheduled) {
+					schedulePoll(System.nanoTime());
+				}
+				if (expiresAtNanos - this.pollAt < 0) {
+					this.pollAt = expiresAtNanos;
+				}
+			}
+			finally {
+				this.queue.lock.unlock();
+			}
+		}
+
+		@Override
+		public void close() {
+			if (!this.closed) {
+				this.closed = true;
+				leave(this.lockName, this);
+			}
+		}
+
+	}
+
+}
