@@ -37,6 +37,8 @@ import io.leasehold.lock.core.DefaultLockManager;
 import io.leasehold.lock.core.LeaseRenewer;
 import io.leasehold.lock.core.PollingWaitStrategy;
 import io.leasehold.lock.core.WaitStrategy;
+import io.leasehold.lock.guard.CommitGuard;
+import io.leasehold.lock.guard.CommitGuardRegistrar;
 import io.leasehold.lock.notify.NotifiedWaitStrategy;
 import io.leasehold.lock.notify.PostgresReleaseListener;
 import io.leasehold.lock.store.LeaseStatementTimeouts;
@@ -104,6 +106,19 @@ public final class LeaseholdLockAutoConfiguration {
 		String ownerId = (properties.getOwnerId() != null) ? properties.getOwnerId() : defaultOwnerId();
 		return new DefaultLockManager(store, LockSettingsFactory.resolver(properties), waitStrategy, renewer, ownerId,
 				properties.getLocalExpiryMargin());
+	}
+
+	@Bean
+	@ConditionalOnBean(DefaultLockManager.class)
+	@ConditionalOnMissingBean
+	CommitGuard leaseholdCommitGuard(DefaultLockManager lockManager, LeaseStore store,
+			@LeaseholdDataSource ObjectProvider<DataSource> leaseholdDataSource, ObjectProvider<DataSource> dataSource) {
+		return new CommitGuard(lockManager, store, leaseholdDataSource.getIfAvailable(dataSource::getObject));
+	}
+
+	@Bean
+	static CommitGuardRegistrar leaseholdCommitGuardRegistrar(ObjectProvider<CommitGuard> commitGuard) {
+		return new CommitGuardRegistrar(commitGuard);
 	}
 
 	@Bean

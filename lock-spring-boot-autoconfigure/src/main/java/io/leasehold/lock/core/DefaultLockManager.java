@@ -3,7 +3,9 @@ package io.leasehold.lock.core;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,6 +30,7 @@ import io.leasehold.lock.LockManager;
 import io.leasehold.lock.LockNotAcquiredException;
 import io.leasehold.lock.LockOptions;
 import io.leasehold.lock.LockStoreException;
+import io.leasehold.lock.Purpose;
 import io.leasehold.lock.store.Acquisition;
 import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
@@ -272,6 +275,23 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	LeaseRenewer renewer() {
 		return this.renewer;
+	}
+
+	/**
+	 * The distinct leases of this manager that the current thread holds with
+	 * {@link Purpose#CORRECTNESS}, innermost first: those a commit guard must check.
+	 */
+	public List<Lease> correctnessLeasesOfCurrentThread() {
+		List<Lease> leases = new ArrayList<>();
+		for (Lease lease : ThreadLeases.currentStack()) {
+			DefaultLease root = (lease instanceof ReentrantLease reentrant) ? reentrant.outer()
+					: (lease instanceof DefaultLease defaultLease) ? defaultLease : null;
+			if (root != null && root.manager() == this && root.settings().purpose() == Purpose.CORRECTNESS
+					&& !leases.contains(root)) {
+				leases.add(root);
+			}
+		}
+		return leases;
 	}
 
 	/** Who this node is in the lease table. */

@@ -1,5 +1,7 @@
 package io.leasehold.lock.store;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -28,6 +30,12 @@ public interface LeaseStore {
 	 * @return whether the lease was still held with this token
 	 */
 	boolean release(String lockName, long fencingToken, Duration minHoldTime);
+
+	/**
+	 * Reads the lock's row in the transaction of {@code connection} and locks it against any
+	 * takeover until that transaction ends: the commit guard's check.
+	 */
+	Optional<LeaseRow> lockForCommit(Connection connection, String lockName) throws SQLException;
 
 	/** The lock's row, if it has one. */
 	Optional<LeaseRow> find(String lockName);

@@ -93,6 +93,11 @@ public class PostgresLeaseStore implements LeaseStore {
 			SELECT lock_name, owner_id, fencing_token, acquired_at, expires_at, clock_timestamp() AS observed_at
 			FROM %1$s WHERE lock_name = ?""";
 
+	/** Run in the caller's transaction, as its own settings stand. */
+	private static final String LOCK_FOR_COMMIT = """
+			SELECT lock_name, owner_id, fencing_token, acquired_at, expires_at, clock_timestamp() AS observed_at
+			FROM %1$s WHERE lock_name = ? FOR SHARE""";
+
 	private static final String DELETE_EXPIRED = """
 			DELETE FROM %1$s
 			WHERE lock_name IN (
@@ -120,6 +125,8 @@ public class PostgresLeaseStore implements LeaseStore {
 
 	private final String deleteExpiredSql;
 
+	private final String lockForCommitSql;
+
 	/**
 	 * @param tableName a validated, optionally schema-qualified table name
 	 * @param sequenceName a validated, optionally schema-qualified sequence name
@@ -145,6 +152,7 @@ public class PostgresLeaseStore implements LeaseStore {
 		this.releaseSql = SETTINGS + ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
 		this.findSql = SETTINGS + FIND.formatted(table);
 		this.deleteExpiredSql = SETTINGS + DELETE_EXPIRED.formatted(table);
+		this.lockForCommitSql = LOCK_FOR_COMMIT.formatted(table);
 	}
 
 	@Override
@@ -196,13 +204,25 @@ public class PostgresLeaseStore implements LeaseStore {
 	}
 
 	@Override
+	public Optional<LeaseRow> lockForCommit(Connection connection, String lockName) throws SQLException {
+		try (PreparedStatement statement = connection.prepareStatement(this.lockForCommitSql)) {
+			statement.setString(1, lockName);
+			try (ResultSet rows = statement.executeQuery()) {
+				return rows.next() ? Optional.of(leaseRow(rows)) : Optional.empty();
+			}
+		}
+	}
+
+	/** The DataSource leases live in: the guard checks transactions on it. */
+	public DataSource dataSource() {
+		return this.dataSource;
+	}
+
+	@Override
 	public Optional<LeaseRow> find(String lockName) {
 		return execute("read", lockName, this.findSql, this.timeouts.statementTimeout(),
 				(statement) -> statement.setString(3, lockName),
-				(rows) -> rows.next()
-						? Optional.of(new LeaseRow(rows.getString(1), rows.getString(2), rows.getLong(3),
-								instant(rows, 4), instant(rows, 5), instant(rows, 6)))
-						: Optional.<LeaseRow>empty(),
+				(rows) -> rows.next() ? Optional.of(leaseRow(rows)) : Optional.<LeaseRow>empty(),
 				null);
 	}
 
@@ -285,6 +305,11 @@ public class PostgresLeaseStore implements LeaseStore {
 			}
 		}
 		return false;
+	}
+
+	private static LeaseRow leaseRow(ResultSet rows) throws SQLException {
+		return new LeaseRow(rows.getString(1), rows.getString(2), rows.getLong(3), instant(rows, 4), instant(rows, 5),
+				instant(rows, 6));
 	}
 
 	private static Instant instant(ResultSet rows, int column) throws SQLException {

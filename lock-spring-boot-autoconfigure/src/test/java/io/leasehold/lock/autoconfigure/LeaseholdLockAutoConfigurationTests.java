@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.math.BigDecimal;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -714,6 +715,11 @@ class LeaseholdLockAutoConfigurationTests {
 
 		@Override
 		public Optional<LeaseRow> find(String lockName) {
+			return Optional.empty();
+		}
+
+		@Override
+		public Optional<LeaseRow> lockForCommit(Connection connection, String lockName) {
 			return Optional.empty();
 		}
 
