@@ -14,6 +14,8 @@ import org.springframework.beans.factory.BeanFactory;
 import org.springframework.util.function.SingletonSupplier;
 
 import io.leasehold.lock.Lease;
+import io.leasehold.lock.StaleFencingTokenException;
+import io.leasehold.lock.fencing.FencingTrigger;
 import io.leasehold.lock.LockManager;
 import io.leasehold.lock.OnNotAcquired;
 import io.leasehold.lock.core.DefaultLockManager;
@@ -72,6 +74,10 @@ public class DistributedLockInterceptor implements MethodInterceptor {
 				arguments[index] = lease.fencingToken();
 			}
 			return invocation.proceed();
+		}
+		catch (RuntimeException ex) {
+			StaleFencingTokenException stale = FencingTrigger.translate(ex);
+			throw (stale != null) ? stale : ex;
 		}
 	}
 

@@ -27,6 +27,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.Role;
 import org.springframework.core.env.Environment;
+import org.springframework.data.relational.core.mapping.event.BeforeConvertCallback;
 
 import io.leasehold.lock.LockManager;
 import io.leasehold.lock.aop.DistributedLockAdvisor;
@@ -37,6 +38,7 @@ import io.leasehold.lock.core.DefaultLockManager;
 import io.leasehold.lock.core.LeaseRenewer;
 import io.leasehold.lock.core.PollingWaitStrategy;
 import io.leasehold.lock.core.WaitStrategy;
+import io.leasehold.lock.fencing.FencingTokenStamper;
 import io.leasehold.lock.guard.CommitGuard;
 import io.leasehold.lock.guard.CommitGuardRegistrar;
 import io.leasehold.lock.notify.NotifiedWaitStrategy;
@@ -172,6 +174,21 @@ public final class LeaseholdLockAutoConfiguration {
 					ListenerConnections.outsidePool(leaseholdDataSource.getIfAvailable(dataSource::getObject)),
 					properties.getNotify().getChannel(), waitStrategy, properties.getNotify().getMaxReconnectBackoff(),
 					Duration.ofSeconds(15));
+		}
+
+	}
+
+	/**
+	 * Stamps fenced Spring Data JDBC aggregates with the current lease's token.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(BeforeConvertCallback.class)
+	static class SpringDataFencingConfiguration {
+
+		@Bean
+		@ConditionalOnMissingBean
+		FencingTokenStamper leaseholdFencingTokenStamper() {
+			return new FencingTokenStamper();
 		}
 
 	}

@@ -31,6 +31,8 @@ import io.leasehold.lock.LockNotAcquiredException;
 import io.leasehold.lock.LockOptions;
 import io.leasehold.lock.LockStoreException;
 import io.leasehold.lock.Purpose;
+import io.leasehold.lock.StaleFencingTokenException;
+import io.leasehold.lock.fencing.FencingTrigger;
 import io.leasehold.lock.store.Acquisition;
 import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
@@ -120,7 +122,11 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		try (Lease lease = acquire(lockName, options)) {
 			return action.call(lease);
 		}
-		catch (RuntimeException | Error ex) {
+		catch (RuntimeException ex) {
+			StaleFencingTokenException stale = FencingTrigger.translate(ex);
+			throw (stale != null) ? stale : ex;
+		}
+		catch (Error ex) {
 			throw ex;
 		}
 		catch (Exception ex) {

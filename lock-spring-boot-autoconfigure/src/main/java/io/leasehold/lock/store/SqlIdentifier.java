@@ -38,6 +38,19 @@ public final class SqlIdentifier {
 	}
 
 	/**
+	 * Returns the column name if it is one plain, unqualified identifier.
+	 * @param what what the column is for, named in the error
+	 * @throws LockConfigurationException when it is not
+	 */
+	public static String validateColumn(String what, String name) {
+		if (!PART.matcher(name).matches()) {
+			throw new LockConfigurationException("Invalid " + what + " '" + name + "': expected an unquoted"
+					+ " identifier of at most 63 letters, digits, '_' or '$', not starting with a digit");
+		}
+		return name;
+	}
+
+	/**
 	 * Returns the notification channel name if it is valid: lower case, since {@code LISTEN}
 	 * folds an unquoted name to lower case while {@code pg_notify} does not.
 	 * @throws LockConfigurationException when it is not a lower-case identifier
