@@ -2,54 +2,44 @@ package io.leasehold.sample;
 
 import java.util.Optional;
 
-import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.data.jdbc.core.JdbcAggregateTemplate;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
 import io.leasehold.lock.DistributedLock;
-import io.leasehold.lock.FencingToken;
 
 /**
- * Deposits to an account run one at a time per account across all nodes. The lease is taken
- * before the transaction begins and released after it commits; each write records the lease's
- * fencing token, and is refused if the row has already seen a newer one.
+ * Deposits to an account run one at a time per account across all nodes (a CORRECTNESS lock,
+ * the default). The lease is taken before the transaction begins and released after it
+ * commits; the commit is guarded (it goes through only while the lease holds), and the saved
+ * aggregate carries the lease's fencing token, which the table's trigger checks.
  */
 @Service
 public class AccountService {
 
-	private final JdbcClient jdbc;
+	private final AccountRepository accounts;
 
-	AccountService(JdbcClient jdbc) {
-		this.jdbc = jdbc;
+	private final JdbcAggregateTemplate aggregates;
+
+	AccountService(AccountRepository accounts, JdbcAggregateTemplate aggregates) {
+		this.accounts = accounts;
+		this.aggregates = aggregates;
 	}
 
 	@DistributedLock(name = "account", key = "#accountId", waitTime = "2s")
 	@Transactional
-	public Account deposit(String accountId, long amount, @FencingToken long token) {
-		this.jdbc.sql("INSERT INTO account (id, balance, fencing_token) VALUES (:id, 0, 0) ON CONFLICT (id) DO NOTHING")
-			.param("id", accountId)
-			.update();
-		int updated = this.jdbc.sql("""
-				UPDATE account SET balance = balance + :amount, fencing_token = :token
-				WHERE id = :id AND fencing_token < :token""")
-			.param("amount", amount)
-			.param("token", token)
-			.param("id", accountId)
-			.update();
-		if (updated == 0) {
-			throw new IllegalStateException("Account " + accountId + " has seen a newer fencing token than " + token);
-		}
-		return find(accountId).orElseThrow();
+	public Account deposit(String accountId, long amount) {
+		return save(this.accounts.findById(accountId), accountId, amount);
+	}
+
+	/** Inserts a new account or updates the one read; either way stamped with the lease's token. */
+	Account save(Optional<Account> read, String accountId, long amount) {
+		return read.map((account) -> this.aggregates.update(account.deposit(amount)))
+			.orElseGet(() -> this.aggregates.insert(Account.open(accountId).deposit(amount)));
 	}
 
 	public Optional<Account> find(String accountId) {
-		return this.jdbc.sql("SELECT id, balance, fencing_token FROM account WHERE id = :id")
-			.param("id", accountId)
-			.query(Account.class)
-			.optional();
-	}
-
-	public record Account(String id, long balance, long fencingToken) {
+		return this.accounts.findById(accountId);
 	}
 
 }

@@ -15,7 +15,6 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.scheduling.TaskScheduler;
 import org.springframework.web.client.RestClient;
 
-import io.leasehold.sample.AccountService.Account;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,6 +50,20 @@ class SampleApplicationTests {
 		Account account = client.get().uri("/accounts/bob").retrieve().body(Account.class);
 		assertThat(account).isNotNull();
 		assertThat(account.balance()).isEqualTo(200);
+	}
+
+	@Test
+	void pausedHoldersWriteIsRejectedAndTheNewerHoldersDepositKept() {
+		RestClient client = RestClient.create("http://127.0.0.1:" + this.port);
+		client.post().uri("/accounts/carol/deposits?amount=10").retrieve().toBodilessEntity();
+		PausedHolderDemo.Outcome outcome = client.post()
+			.uri("/accounts/carol/paused-holder-demo")
+			.retrieve()
+			.body(PausedHolderDemo.Outcome.class);
+		assertThat(outcome).isNotNull();
+		assertThat(outcome.newerHolderToken()).isGreaterThan(outcome.pausedHolderToken());
+		assertThat(outcome.pausedHolderWrite()).startsWith("rejected: ");
+		assertThat(outcome.balance()).isEqualTo(110);
 	}
 
 	@Test

@@ -1,0 +1,7 @@
+package io.leasehold.sample;
+
+import org.springframework.data.repository.CrudRepository;
+
+interface AccountRepository extends CrudRepository<Account, String> {
+
+}
