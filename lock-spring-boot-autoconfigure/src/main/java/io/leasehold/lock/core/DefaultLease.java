@@ -75,6 +75,11 @@ final class DefaultLease implements Lease {
 		return this.expiresAt;
 	}
 
+	/** When the lease ends on this JVM's nanoTime clock unless it is renewed. */
+	long deadlineNanos() {
+		return this.deadlineNanos;
+	}
+
 	LockSettings settings() {
 		return this.settings;
 	}

@@ -143,24 +143,26 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		long start = System.nanoTime();
 		long deadline = start + settings.waitTime().toNanos();
 		// A caller willing to wait queues behind this node's waiters instead of barging in.
-		Try last = null;
-		if (settings.waitTime().isZero() || !this.waitStrategy.hasWaiters(lockName)) {
-			last = tryOnce(lockName, settings, deadline, stack);
-			if (last.lease() != null || deadline - System.nanoTime() <= 0) {
-				return last.result(start);
-			}
+		if (settings.waitTime().isZero()) {
+			return tryOnce(lockName, settings, deadline, stack).result(start);
 		}
+		// Join before the first attempt, so that no release notified after it can be missed.
 		try (WaitStrategy.Waiter waiter = this.waitStrategy.join(lockName)) {
-			while (true) {
+			Try last = null;
+			if (waiter.firstInLine()) {
+				last = tryOnce(lockName, settings, deadline, stack);
+			}
+			while (last == null || (last.lease() == null && deadline - System.nanoTime() > 0)) {
 				if (last != null && last.holderExpiresAtNanos() != null) {
 					waiter.holderExpiresAt(last.holderExpiresAtNanos());
 				}
 				waiter.await(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
 				last = tryOnce(lockName, settings, deadline, stack);
-				if (last.lease() != null || deadline - System.nanoTime() <= 0) {
-					return last.result(start);
-				}
 			}
+			if (last.lease() instanceof DefaultLease granted) {
+				waiter.acquired(granted.deadlineNanos());
+			}
+			return last.result(start);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();

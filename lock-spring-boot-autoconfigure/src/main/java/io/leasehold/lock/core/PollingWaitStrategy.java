@@ -30,11 +30,6 @@ public class PollingWaitStrategy implements WaitStrategy {
 		return new Backoff();
 	}
 
-	@Override
-	public boolean hasWaiters(String lockName) {
-		return false;
-	}
-
 	/** The pause before retry {@code retry} (from 1), with jitter. */
 	public long pauseNanos(int retry) {
 		long ceiling = this.initialNanos << Math.min(retry - 1, 20);

@@ -15,15 +15,17 @@ public interface WaitStrategy {
 	Waiter join(String lockName);
 
 	/**
-	 * Whether callers of this node are already waiting for the lock: a newcomer then queues
-	 * behind them rather than trying first.
-	 */
-	boolean hasWaiters(String lockName);
-
-	/**
 	 * One caller waiting for one lock.
 	 */
 	interface Waiter extends AutoCloseable {
+
+		/**
+		 * Whether the caller may try the lock before it first waits: no caller of this node was
+		 * waiting for it already, so trying would not jump the queue.
+		 */
+		default boolean firstInLine() {
+			return true;
+		}
 
 		/**
 		 * Blocks until the lock may have become free, or at most {@code remaining}.
@@ -38,6 +40,14 @@ public interface WaitStrategy {
 		 * @param expiresAtNanos the expiry on this JVM's {@code System.nanoTime()} clock
 		 */
 		default void holderExpiresAt(long expiresAtNanos) {
+		}
+
+		/**
+		 * Tells the waiter, before it is closed, that the caller got the lock, with the lease's
+		 * deadline on this JVM's {@code System.nanoTime()} clock: the next caller in line need
+		 * not sleep past it.
+		 */
+		default void acquired(long leaseDeadlineNanos) {
 		}
 
 		@Override

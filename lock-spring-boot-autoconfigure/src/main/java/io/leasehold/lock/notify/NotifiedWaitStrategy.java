@@ -49,7 +49,7 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		return joined[0];
 	}
 
-	@Override
+	/** Whether callers of this node are waiting for the lock. */
 	public boolean hasWaiters(String lockName) {
 		return this.queues.containsKey(lockName);
 	}
@@ -103,7 +103,8 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		QueuedWaiter add(String lockName) {
 			this.lock.lock();
 			try {
-				QueuedWaiter waiter = new QueuedWaiter(lockName, this, this.lock.newCondition());
+				QueuedWaiter waiter = new QueuedWaiter(lockName, this, this.lock.newCondition(),
+						this.waiters.isEmpty());
 				this.waiters.addLast(waiter);
 				return waiter;
 			}
@@ -120,8 +121,12 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 				this.waiters.remove(waiter);
 				QueuedWaiter next = this.waiters.peekFirst();
 				if (wasHead && next != null) {
-					// The new head starts its safety timer, and inherits a wake-up this one did not use.
+					// The new head starts its safety timer, inherits a wake-up this one did not use,
+					// and, if this one got the lock, tries again when that lease would run out.
 					next.woken |= waiter.woken;
+					if (waiter.acquired) {
+						next.hintExpiry(waiter.leaseDeadline);
+					}
 					next.condition.signal();
 				}
 				return this.waiters.isEmpty();
@@ -168,10 +173,34 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
 		private boolean closed;
 
-		QueuedWaiter(String lockName, LockQueue queue, Condition condition) {
+		private final boolean firstInLine;
+
+		private boolean acquired;
+
+		private long leaseDeadline;
+
+		QueuedWaiter(String lockName, LockQueue queue, Condition condition, boolean firstInLine) {
 			this.lockName = lockName;
 			this.queue = queue;
 			this.condition = condition;
+			this.firstInLine = firstInLine;
+		}
+
+		@Override
+		public boolean firstInLine() {
+			return this.firstInLine;
+		}
+
+		@Override
+		public void acquired(long leaseDeadlineNanos) {
+			this.queue.lock.lock();
+			try {
+				this.acquired = true;
+				this.leaseDeadline = leaseDeadlineNanos;
+			}
+			finally {
+				this.queue.lock.unlock();
+			}
 		}
 
 		@Override
@@ -219,15 +248,20 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		public void holderExpiresAt(long expiresAtNanos) {
 			this.queue.lock.lock();
 			try {
-				if (!this.pollScheduled) {
-					schedulePoll(System.nanoTime());
-				}
-				if (expiresAtNanos - this.pollAt < 0) {
-					this.pollAt = expiresAtNanos;
-				}
+				hintExpiry(expiresAtNanos);
 			}
 			finally {
 				this.queue.lock.unlock();
+			}
+		}
+
+		/** Guarded by the queue's lock. */
+		private void hintExpiry(long expiresAtNanos) {
+			if (!this.pollScheduled) {
+				schedulePoll(System.nanoTime());
+			}
+			if (expiresAtNanos - this.pollAt < 0) {
+				this.pollAt = expiresAtNanos;
 			}
 		}
 

@@ -751,10 +751,7 @@ class LeaseholdLockAutoConfigurationTests {
 			};
 		}
 
-		@Override
-		public boolean hasWaiters(String lockName) {
-			return false;
-		}
+
 
 	}
 

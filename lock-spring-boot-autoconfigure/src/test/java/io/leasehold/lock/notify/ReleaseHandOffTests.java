@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
@@ -109,9 +108,6 @@ class ReleaseHandOffTests {
 	 * take when it is descheduled, is made certain by the wait strategy below.
 	 */
 	@Test
-	@Disabled("BUG: a release notified between a caller's busy answer and its joining the queue is lost;"
-			+ " the caller sleeps until the safety poll or its deadline (DefaultLockManager.tryAcquire tries"
-			+ " before WaitStrategy.join, and NotifiedWaitStrategy.released ignores locks with no queue)")
 	void releaseNotifiedBetweenABusyAnswerAndJoiningTheQueueStillWakesTheCaller() throws Exception {
 		try (LockNode pausing = NotifyNodes.start(NotifyNodes.uniqueName("handoff_pause"), PausingConfig.class,
 				SAFETY_POLL_30S, POLLING_MAX_30S)) {
