@@ -13,13 +13,16 @@ public class StaleFencingTokenException extends LeaseholdException {
 	private final long newestToken;
 
 	public StaleFencingTokenException(String resource, long fencingToken, long newestToken) {
-		this(resource, fencingToken, newestToken, null);
+		this("Write to " + resource, fencingToken, newestToken, null);
 	}
 
-	public StaleFencingTokenException(String resource, long fencingToken, long newestToken,
-			@Nullable Throwable cause) {
-		super("Write to " + resource + " with fencing token " + fencingToken + " was rejected: it has already seen token "
-				+ newestToken + " from a newer lease holder; the write was not applied", cause);
+	/**
+	 * @param access what was refused, such as {@code "Write to table account"} or
+	 * {@code "Read of row 42 of account"}
+	 */
+	public StaleFencingTokenException(String access, long fencingToken, long newestToken, @Nullable Throwable cause) {
+		super(access + " with fencing token " + fencingToken + " was rejected: it has already seen token " + newestToken
+				+ " from a newer lease holder; nothing was applied", cause);
 		this.fencingToken = fencingToken;
 		this.newestToken = newestToken;
 	}

@@ -73,12 +73,12 @@ public final class FencedTable {
 	public <T> Optional<T> read(Object key, long token, RowMapper<T> mapper) {
 		Optional<T> row = this.jdbc
 			.sql("UPDATE " + this.table + " SET " + this.tokenColumn + " = ? WHERE " + this.keyColumn + " = ? AND "
-					+ this.tokenColumn + " <= ? RETURNING *")
+					+ notNewerThanParameter() + " RETURNING *")
 			.params(token, key, token)
 			.query(mapper)
 			.optional();
 		if (row.isEmpty()) {
-			rejectIfNewer(key, token);
+			rejectIfNewer(key, token, "Read of");
 		}
 		return row;
 	}
@@ -102,11 +102,11 @@ public final class FencedTable {
 		params.add(token);
 		int updated = this.jdbc
 			.sql("UPDATE " + this.table + " SET " + assignments(values.keySet(), "?") + ", " + this.tokenColumn
-					+ " = ? WHERE " + this.keyColumn + " = ? AND " + this.tokenColumn + " <= ?")
+					+ " = ? WHERE " + this.keyColumn + " = ? AND " + notNewerThanParameter())
 			.params(params)
 			.update();
 		if (updated == 0) {
-			rejectIfNewer(key, token);
+			rejectIfNewer(key, token, "Write to");
 		}
 		return updated > 0;
 	}
@@ -134,22 +134,29 @@ public final class FencedTable {
 			.sql("INSERT INTO " + this.table + " AS fenced (" + this.keyColumn + ", " + columnList + ", "
 					+ this.tokenColumn + ") VALUES (?, " + placeholders + ", ?) ON CONFLICT (" + this.keyColumn
 					+ ") DO UPDATE SET " + assignments(values.keySet(), null) + ", " + this.tokenColumn + " = excluded."
-					+ this.tokenColumn + " WHERE fenced." + this.tokenColumn + " <= excluded." + this.tokenColumn)
+					+ this.tokenColumn + " WHERE fenced." + this.tokenColumn + " IS NULL OR fenced." + this.tokenColumn
+					+ " <= excluded." + this.tokenColumn)
 			.params(params)
 			.update();
 		if (written == 0) {
-			rejectIfNewer(key, token);
+			rejectIfNewer(key, token, "Write to");
 		}
 	}
 
-	private void rejectIfNewer(Object key, long token) {
+	/** A row that has seen no token yet (a column added later) takes any. */
+	private String notNewerThanParameter() {
+		return "(" + this.tokenColumn + " IS NULL OR " + this.tokenColumn + " <= ?)";
+	}
+
+	private void rejectIfNewer(Object key, long token, String access) {
 		Optional<Long> newest = this.jdbc
 			.sql("SELECT " + this.tokenColumn + " FROM " + this.table + " WHERE " + this.keyColumn + " = ?")
 			.param(key)
 			.query(Long.class)
 			.optional();
 		if (newest.isPresent() && newest.get() > token) {
-			throw new StaleFencingTokenException("row " + key + " of " + this.table, token, newest.get());
+			throw new StaleFencingTokenException(access + " row " + key + " of " + this.table, token, newest.get(),
+					null);
 		}
 	}
 

@@ -1,6 +1,7 @@
 package io.leasehold.lock.fencing;
 
 import java.sql.SQLException;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -9,7 +10,10 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
+import io.leasehold.lock.LockConfigurationException;
 import io.leasehold.lock.StaleFencingTokenException;
 import io.leasehold.lock.store.SqlIdentifier;
 
@@ -40,27 +44,47 @@ public final class FencingTrigger {
 			END
 			$fence$""";
 
-	private static final Pattern TOKENS = Pattern.compile("token=(-?\\d+) newest=(-?\\d+)");
+	/** The main message, which the driver always includes (unlike the detail). */
+	private static final Pattern MESSAGE = Pattern
+		.compile("stale fencing token (-?\\d+) for (\\S+): the row has already seen token (-?\\d+)");
 
-	private static final Pattern TABLE = Pattern.compile("stale fencing token \\S+ for (\\S+):");
+	private static final long DDL_ADVISORY_LOCK = 0x4c65617365666eL;
 
 	private FencingTrigger() {
 	}
 
 	/**
-	 * Creates (or replaces) the trigger on the table; idempotent.
+	 * Creates (or replaces) the trigger on the table, in one transaction, so that no write slips
+	 * through while it is replaced; idempotent, and safe for several nodes at once. Needs
+	 * PostgreSQL 14 or later.
 	 * @param table a plain or schema-qualified table name
 	 * @param tokenColumn the {@code bigint} column holding the row's highest token
+	 * @throws LockConfigurationException when the table has no such {@code bigint} column
 	 */
 	public static void install(DataSource dataSource, String table, String tokenColumn) {
 		String checkedTable = SqlIdentifier.validate("table name", table);
-		String column = SqlIdentifier.validateColumn("fencing token column", tokenColumn);
-		String trigger = "leasehold_fence_" + column;
-		JdbcClient jdbc = JdbcClient.create(dataSource);
-		jdbc.sql(FUNCTION).update();
-		jdbc.sql("DROP TRIGGER IF EXISTS " + trigger + " ON " + checkedTable).update();
-		jdbc.sql("CREATE TRIGGER " + trigger + " BEFORE UPDATE ON " + checkedTable
-				+ " FOR EACH ROW EXECUTE FUNCTION leasehold_reject_stale_token('" + column + "')").update();
+		// Unquoted names fold to lower case in SQL, and so does the trigger's lookup of the column.
+		String column = SqlIdentifier.validateColumn("fencing token column", tokenColumn).toLowerCase(Locale.ROOT);
+		TransactionTemplate transaction = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+		transaction.executeWithoutResult((status) -> {
+			JdbcClient jdbc = JdbcClient.create(dataSource);
+			jdbc.sql("SELECT pg_advisory_xact_lock(" + DDL_ADVISORY_LOCK + ")").query().singleValue();
+			String type = jdbc.sql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+					+ " WHERE attrelid = ?::regclass AND attname = ? AND NOT attisdropped")
+				.params(checkedTable, column)
+				.query(String.class)
+				.optional()
+				.orElseThrow(() -> new LockConfigurationException(
+						"Cannot fence table " + checkedTable + ": it has no column " + column));
+			if (!type.equals("bigint")) {
+				throw new LockConfigurationException("Cannot fence table " + checkedTable + ": its column " + column
+						+ " is " + type + ", not bigint");
+			}
+			jdbc.sql(FUNCTION).update();
+			jdbc.sql("CREATE OR REPLACE TRIGGER leasehold_fence_" + column + " BEFORE UPDATE ON " + checkedTable
+					+ " FOR EACH ROW EXECUTE FUNCTION leasehold_reject_stale_token('" + column + "')")
+				.update();
+		});
 	}
 
 	/**
@@ -70,18 +94,16 @@ public final class FencingTrigger {
 	public static @Nullable StaleFencingTokenException translate(@Nullable Throwable failure) {
 		for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
 			if (cause instanceof SQLException sql && SQL_STATE.equals(sql.getSQLState())) {
-				Matcher tokens = TOKENS.matcher(String.valueOf(sql.getMessage()));
-				long token = tokens.find() ? Long.parseLong(tokens.group(1)) : -1;
-				long newest = (token != -1) ? Long.parseLong(tokens.group(2)) : -1;
-				return new StaleFencingTokenException(resource(sql), token, newest, failure);
+				Matcher message = MESSAGE.matcher(String.valueOf(sql.getMessage()));
+				if (message.find()) {
+					return new StaleFencingTokenException("Write to table " + message.group(2),
+							Long.parseLong(message.group(1)), Long.parseLong(message.group(3)), failure);
+				}
+				return new StaleFencingTokenException("Write to a fenced table", -1, -1, failure);
 			}
 		}
 		return null;
 	}
 
-	private static String resource(SQLException rejection) {
-		Matcher table = TABLE.matcher(String.valueOf(rejection.getMessage()));
-		return table.find() ? "table " + table.group(1) : "a fenced table";
-	}
 
 }

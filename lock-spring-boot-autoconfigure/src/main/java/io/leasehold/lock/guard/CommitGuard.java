@@ -88,8 +88,8 @@ public class CommitGuard implements TransactionExecutionListener {
 
 	private static void check(Lease lease, @Nullable LeaseRow row) {
 		if (row != null && row.fencingToken() > lease.fencingToken()) {
-			throw new StaleFencingTokenException("lock '" + lease.lockName() + "' (held by " + row.ownerId() + ")",
-					lease.fencingToken(), row.fencingToken());
+			throw new StaleFencingTokenException("Commit under lock '" + lease.lockName() + "' (now held by "
+					+ row.ownerId() + ")", lease.fencingToken(), row.fencingToken(), null);
 		}
 		if (row == null || row.fencingToken() != lease.fencingToken()) {
 			throw new LeaseLostException(lease.lockName(), lease.fencingToken(),
@@ -118,9 +118,12 @@ public class CommitGuard implements TransactionExecutionListener {
 
 	private final class GuardSynchronization implements TransactionSynchronization {
 
+		/** A read-only transaction writes nothing to guard (and may not lock rows). */
 		@Override
 		public void beforeCommit(boolean readOnly) {
-			verify();
+			if (!readOnly) {
+				verify();
+			}
 		}
 
 		@Override

@@ -19,7 +19,6 @@ import javax.sql.DataSource;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Value;
@@ -199,9 +198,6 @@ class FencingTriggerTests {
 	}
 
 	@Test
-	@Disabled("BUG: FencingTrigger.install runs CREATE OR REPLACE FUNCTION, DROP TRIGGER and CREATE TRIGGER as three"
-			+ " autocommit statements: two nodes installing at start-up at once fail ('trigger ... already exists'"
-			+ " or 'tuple concurrently updated')")
 	void nodesInstallingAtTheSameTimeBothSucceed() throws Exception {
 		String table = PausedHolders.uniqueTable("fencing_trigger_race");
 		jdbc.execute("CREATE TABLE " + table + " (id text PRIMARY KEY, fencing_token bigint)");
@@ -230,8 +226,6 @@ class FencingTriggerTests {
 	}
 
 	@Test
-	@Disabled("BUG: FencingTrigger.install drops the trigger and creates it again in separate autocommit statements,"
-			+ " so while a node re-installs it (at each start-up) a stale write can slip through unchecked")
 	void reinstallingNeverLetsAStaleWriteThrough() throws Exception {
 		String id = newRow();
 		long token = newerNode.bean(Writer.class).write(id, "newer", 0);
@@ -265,8 +259,6 @@ class FencingTriggerTests {
 	}
 
 	@Test
-	@Disabled("BUG: FencingTrigger.install passes the column name to the trigger as written, but to_jsonb(NEW) has"
-			+ " PostgreSQL's folded (lower-case) name: with 'FENCING_TOKEN' every update is rejected")
 	void tokenColumnNameIsCaseInsensitiveAsInSql() {
 		String table = PausedHolders.uniqueTable("fencing_trigger_case");
 		jdbc.execute("CREATE TABLE " + table + " (id text PRIMARY KEY, fencing_token bigint)");
@@ -285,8 +277,6 @@ class FencingTriggerTests {
 	}
 
 	@Test
-	@Disabled("BUG: FencingTrigger.install accepts a token column the table does not have; the trigger then reads"
-			+ " NULL and rejects every update of the table with LHFT1")
 	void installRejectsATokenColumnTheTableDoesNotHave() {
 		String table = PausedHolders.uniqueTable("fencing_trigger_column");
 		jdbc.execute("CREATE TABLE " + table + " (id text PRIMARY KEY, fencing_token bigint)");
@@ -305,8 +295,6 @@ class FencingTriggerTests {
 	 * DETAIL out of the exception message; the rejection must still name both tokens.
 	 */
 	@Test
-	@Disabled("BUG: FencingTrigger.translate parses the tokens from the DETAIL ('token=.. newest=..') in the"
-			+ " exception message, which pgjdbc omits with logServerErrorDetail=false: both tokens come out as -1")
 	void translationNamesTheTokensWhenTheDriverLeavesOutErrorDetails() {
 		String id = newRow();
 		long token = newerNode.bean(Writer.class).write(id, "newer", 0);

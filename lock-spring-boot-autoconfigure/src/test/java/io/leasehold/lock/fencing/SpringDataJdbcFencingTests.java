@@ -9,7 +9,6 @@ import java.util.function.BiFunction;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
@@ -157,8 +156,6 @@ class SpringDataJdbcFencingTests {
 	 * around them, they must still work.
 	 */
 	@Test
-	@Disabled("BUG: CommitGuard runs its SELECT ... FOR SHARE before every commit, also of read-only transactions,"
-			+ " where PostgreSQL refuses it: every findById inside a CORRECTNESS lock fails with LockStoreException")
 	void repositoryReadsInsideCorrectnessLockWork() {
 		String id = newItem(FENCED_TABLE);
 		assertThat(newerNode.bean(Items.class).find(id)).map(FencedItem::data).contains("initial");

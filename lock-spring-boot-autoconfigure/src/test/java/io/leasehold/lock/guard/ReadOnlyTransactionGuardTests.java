@@ -4,7 +4,6 @@ import java.util.UUID;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
@@ -43,8 +42,6 @@ class ReadOnlyTransactionGuardTests {
 	}
 
 	@Test
-	@Disabled("BUG: CommitGuard.GuardSynchronization.beforeCommit ignores its readOnly flag and runs SELECT ... FOR"
-			+ " SHARE in a read-only transaction, which PostgreSQL rejects: the call fails with LockStoreException")
 	void readOnlyTransactionInsideCorrectnessLockCommits() {
 		assertThat(node.bean(Reader.class).read("correct-" + UUID.randomUUID())).isOne();
 	}
