@@ -68,7 +68,7 @@ public class DistributedLockInterceptor implements MethodInterceptor {
 		else {
 			lease = acquire(lockedMethod, lockName);
 		}
-		try (lease) {
+		try (lease; LockMdc mdc = LockMdc.put(lease)) {
 			Object[] arguments = invocation.getArguments();
 			for (int index : lockedMethod.fencingTokenParameters()) {
 				arguments[index] = lease.fencingToken();

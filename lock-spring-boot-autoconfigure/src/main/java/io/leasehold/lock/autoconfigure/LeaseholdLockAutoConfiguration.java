@@ -9,18 +9,23 @@ import java.util.concurrent.ThreadLocalRandom;
 
 import javax.sql.DataSource;
 
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.observation.ObservationRegistry;
 import org.postgresql.PGConnection;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.config.EmbeddedValueResolver;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
+import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -30,12 +35,16 @@ import org.springframework.core.env.Environment;
 import org.springframework.data.relational.core.mapping.event.BeforeConvertCallback;
 
 import io.leasehold.lock.LockManager;
+import io.leasehold.lock.actuate.LeaseholdEndpoint;
+import io.leasehold.lock.actuate.LeaseholdHealthIndicator;
+import io.leasehold.lock.actuate.LeaseholdMetrics;
 import io.leasehold.lock.aop.DistributedLockAdvisor;
 import io.leasehold.lock.aop.DistributedLockInterceptor;
 import io.leasehold.lock.aop.LockedMethods;
 import io.leasehold.lock.aop.LockedMethodsValidator;
 import io.leasehold.lock.core.DefaultLockManager;
 import io.leasehold.lock.core.LeaseRenewer;
+import io.leasehold.lock.core.LockMetrics;
 import io.leasehold.lock.core.PollingWaitStrategy;
 import io.leasehold.lock.core.WaitStrategy;
 import io.leasehold.lock.fencing.FencingTokenStamper;
@@ -103,11 +112,15 @@ public final class LeaseholdLockAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean(LockManager.class)
 	DefaultLockManager leaseholdLockManager(LeaseStore store, WaitStrategy waitStrategy, LeaseRenewer renewer,
-			ObjectProvider<LeaseholdSchemaInitializer> schemaInitializer, LeaseholdLockProperties properties) {
+			ObjectProvider<LeaseholdSchemaInitializer> schemaInitializer, LeaseholdLockProperties properties,
+			ObjectProvider<ObservationRegistry> observationRegistry, ObjectProvider<LockMetrics> metrics) {
 		schemaInitializer.getIfAvailable(); // the schema is ready before the first lease
 		String ownerId = (properties.getOwnerId() != null) ? properties.getOwnerId() : defaultOwnerId();
-		return new DefaultLockManager(store, LockSettingsFactory.resolver(properties), waitStrategy, renewer, ownerId,
-				properties.getLocalExpiryMargin());
+		DefaultLockManager manager = new DefaultLockManager(store, LockSettingsFactory.resolver(properties),
+				waitStrategy, renewer, ownerId, properties.getLocalExpiryMargin());
+		observationRegistry.ifAvailable(manager::setObservationRegistry);
+		metrics.ifAvailable(manager::setMetrics);
+		return manager;
 	}
 
 	@Bean
@@ -174,6 +187,53 @@ public final class LeaseholdLockAutoConfiguration {
 					ListenerConnections.outsidePool(leaseholdDataSource.getIfAvailable(dataSource::getObject)),
 					properties.getNotify().getChannel(), waitStrategy, properties.getNotify().getMaxReconnectBackoff(),
 					Duration.ofSeconds(15));
+		}
+
+	}
+
+	/**
+	 * Meters of leases lost, renewals, held leases and waiters.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(MeterBinder.class)
+	static class MetricsConfiguration {
+
+		@Bean
+		@ConditionalOnMissingBean
+		LeaseholdMetrics leaseholdMetrics(ObjectProvider<DefaultLockManager> lockManager) {
+			return new LeaseholdMetrics(lockManager);
+		}
+
+	}
+
+	/**
+	 * The {@code leasehold} Actuator endpoint.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(Endpoint.class)
+	static class EndpointConfiguration {
+
+		@Bean
+		@ConditionalOnMissingBean
+		LeaseholdEndpoint leaseholdEndpoint(LeaseStore store, ObjectProvider<DefaultLockManager> lockManager) {
+			return new LeaseholdEndpoint(store, lockManager);
+		}
+
+	}
+
+	/**
+	 * The {@code leasehold} health indicator.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(AbstractHealthIndicator.class)
+	@ConditionalOnEnabledHealthIndicator("leasehold")
+	static class HealthConfiguration {
+
+		@Bean
+		@ConditionalOnMissingBean(name = "leaseholdHealthIndicator")
+		LeaseholdHealthIndicator leaseholdHealthIndicator(PostgresSchema schema,
+				ObjectProvider<PostgresReleaseListener> listener) {
+			return new LeaseholdHealthIndicator(schema, listener.getIfAvailable());
 		}
 
 	}

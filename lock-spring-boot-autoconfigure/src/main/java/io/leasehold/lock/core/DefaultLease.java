@@ -7,6 +7,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 
+import io.micrometer.observation.Observation;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -27,6 +28,8 @@ final class DefaultLease implements Lease {
 	private static final Log logger = LogFactory.getLog(DefaultLease.class);
 
 	private final DefaultLockManager manager;
+
+	private final String tag;
 
 	private final String lockName;
 
@@ -49,9 +52,12 @@ final class DefaultLease implements Lease {
 
 	private @Nullable Future<?> nextRenewal;
 
-	DefaultLease(DefaultLockManager manager, String lockName, Grant grant, long sentAtNanos, LockSettings settings,
-			Deque<Lease> threadStack) {
+	private @Nullable Observation hold;
+
+	DefaultLease(DefaultLockManager manager, String tag, String lockName, Grant grant, long sentAtNanos,
+			LockSettings settings, Deque<Lease> threadStack) {
 		this.manager = manager;
+		this.tag = tag;
 		this.lockName = lockName;
 		this.fencingToken = grant.fencingToken();
 		this.settings = settings;
@@ -73,6 +79,22 @@ final class DefaultLease implements Lease {
 	@Override
 	public Instant expiresAt() {
 		return this.expiresAt;
+	}
+
+	/** The bounded tag of the lock in metrics. */
+	String tag() {
+		return this.tag;
+	}
+
+	void observe(Observation hold) {
+		this.hold = hold;
+	}
+
+	void endObservation(boolean lost) {
+		Observation observation = this.hold;
+		if (observation != null) {
+			this.manager.observations().endHold(observation, lost);
+		}
 	}
 
 	/** When the lease ends on this JVM's nanoTime clock unless it is renewed. */
@@ -133,6 +155,7 @@ final class DefaultLease implements Lease {
 			long sentAt = System.nanoTime();
 			try {
 				var renewed = this.manager.store().renew(this.lockName, this.fencingToken, this.settings.leaseTime());
+				this.manager.metrics().renewal(this.tag, renewed.isPresent());
 				if (renewed.isEmpty()) {
 					markLost("a renewal found it expired or taken over by another node");
 					return;
@@ -142,6 +165,7 @@ final class DefaultLease implements Lease {
 				this.nextRenewal = this.manager.renewer().scheduleNext(this);
 			}
 			catch (LeaseholdException ex) {
+				this.manager.metrics().renewal(this.tag, false);
 				long untilDeadline = this.deadlineNanos - System.nanoTime();
 				if (untilDeadline <= 0) {
 					markLost("it could not be renewed before its deadline: " + ex.getMessage());

@@ -11,11 +11,14 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -33,6 +36,7 @@ import io.leasehold.lock.LockStoreException;
 import io.leasehold.lock.Purpose;
 import io.leasehold.lock.StaleFencingTokenException;
 import io.leasehold.lock.fencing.FencingTrigger;
+import io.leasehold.lock.core.LockObservations.Outcome;
 import io.leasehold.lock.store.Acquisition;
 import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
@@ -72,7 +76,13 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Acquisitions share it while their statement runs; shutdown takes it alone. */
 	private final ReadWriteLock acquisitions = new ReentrantReadWriteLock();
 
+	private final AtomicInteger waiting = new AtomicInteger();
+
 	private volatile boolean shutDown;
+
+	private LockObservations observations = new LockObservations(ObservationRegistry.NOOP);
+
+	private LockMetrics metrics = LockMetrics.NONE;
 
 	public DefaultLockManager(LeaseStore store, LockSettingsResolver settingsResolver, WaitStrategy waitStrategy,
 			LeaseRenewer renewer, String ownerId, Duration localExpiryMargin) {
@@ -82,6 +92,16 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		this.renewer = renewer;
 		this.ownerId = ownerId;
 		this.localExpiryMargin = localExpiryMargin;
+	}
+
+	/** Observes acquisitions and holds ({@code leasehold.lock.acquire}, {@code leasehold.lock.hold}). */
+	public void setObservationRegistry(ObservationRegistry observationRegistry) {
+		this.observations = new LockObservations(observationRegistry);
+	}
+
+	/** Counts lost leases and renewals. */
+	public void setMetrics(LockMetrics metrics) {
+		this.metrics = metrics;
 	}
 
 	@Override
@@ -97,7 +117,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	public Optional<Lease> tryAcquire(String configName, String lockName, LockOptions options) {
 		Assert.hasText(lockName, "lockName must not be empty");
 		Assert.notNull(options, "options must not be null");
-		return tryAcquire(lockName, this.settingsResolver.resolve(configName, options)).lease();
+		return tryAcquire(configName, lockName, this.settingsResolver.resolve(configName, options)).lease();
 	}
 
 	@Override
@@ -109,7 +129,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	public Lease acquire(String configName, String lockName, LockOptions options) {
 		Assert.hasText(lockName, "lockName must not be empty");
 		Assert.notNull(options, "options must not be null");
-		Attempt attempt = tryAcquire(lockName, this.settingsResolver.resolve(configName, options));
+		Attempt attempt = tryAcquire(configName, lockName, this.settingsResolver.resolve(configName, options));
 		if (attempt.lease().isPresent()) {
 			return attempt.lease().get();
 		}
@@ -134,30 +154,47 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		}
 	}
 
-	private Attempt tryAcquire(String lockName, LockSettings settings) {
+	private Attempt tryAcquire(String configName, String lockName, LockSettings settings) {
 		Deque<Lease> stack = ThreadLeases.currentStack();
 		DefaultLease outer = heldByThread(stack, lockName);
 		if (outer != null) {
 			return new Attempt(Optional.of(reenter(outer, stack)), Duration.ZERO);
 		}
 		long start = System.nanoTime();
-		long deadline = start + settings.waitTime().toNanos();
-		// A caller willing to wait queues behind this node's waiters instead of barging in.
-		if (settings.waitTime().isZero()) {
-			return tryOnce(lockName, settings, deadline, stack).result(start);
+		Request request = new Request(LockObservations.tag(configName), lockName, settings, stack,
+				start + settings.waitTime().toNanos());
+		Observation observation = this.observations.startAcquire(request.tag(), lockName);
+		try {
+			Attempt attempt = acquireOrWait(request, start);
+			Outcome outcome = attempt.lease().isPresent() ? Outcome.ACQUIRED
+					: settings.waitTime().isZero() ? Outcome.BUSY : Outcome.TIMED_OUT;
+			this.observations.endAcquire(observation, outcome, attempt.lease().orElse(null), null);
+			return attempt;
 		}
-		// Join before the first attempt, so that no release notified after it can be missed.
-		try (WaitStrategy.Waiter waiter = this.waitStrategy.join(lockName)) {
+		catch (RuntimeException ex) {
+			this.observations.endAcquire(observation, Outcome.ERROR, null, ex);
+			throw ex;
+		}
+	}
+
+	private Attempt acquireOrWait(Request request, long start) {
+		if (request.settings().waitTime().isZero()) {
+			return tryOnce(request).result(start);
+		}
+		// Join before the first attempt, so that no release notified after it can be missed; a
+		// caller that finds others of this node waiting queues behind them instead of barging in.
+		this.waiting.incrementAndGet();
+		try (WaitStrategy.Waiter waiter = this.waitStrategy.join(request.lockName())) {
 			Try last = null;
 			if (waiter.firstInLine()) {
-				last = tryOnce(lockName, settings, deadline, stack);
+				last = tryOnce(request);
 			}
-			while (last == null || (last.lease() == null && deadline - System.nanoTime() > 0)) {
+			while (last == null || (last.lease() == null && request.deadline() - System.nanoTime() > 0)) {
 				if (last != null && last.holderExpiresAtNanos() != null) {
 					waiter.holderExpiresAt(last.holderExpiresAtNanos());
 				}
-				waiter.await(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
-				last = tryOnce(lockName, settings, deadline, stack);
+				waiter.await(Duration.ofNanos(Math.max(1, request.deadline() - System.nanoTime())));
+				last = tryOnce(request);
 			}
 			if (last.lease() instanceof DefaultLease granted) {
 				waiter.acquired(granted.deadlineNanos());
@@ -168,29 +205,35 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			Thread.currentThread().interrupt();
 			return new Attempt(Optional.empty(), Duration.ofNanos(System.nanoTime() - start));
 		}
+		finally {
+			this.waiting.decrementAndGet();
+		}
 	}
 
 	/** One acquire statement: granted, busy, or a transient failure worth retrying while time remains. */
-	private Try tryOnce(String lockName, LockSettings settings, long deadline, Deque<Lease> stack) {
+	private Try tryOnce(Request request) {
 		Lock inFlight = this.acquisitions.readLock();
 		inFlight.lock();
 		try {
 			Assert.state(!this.shutDown, "The lock manager has been shut down");
-			return tryOnceInFlight(lockName, settings, deadline, stack);
+			return tryOnceInFlight(request);
 		}
 		finally {
 			inFlight.unlock();
 		}
 	}
 
-	private Try tryOnceInFlight(String lockName, LockSettings settings, long deadline, Deque<Lease> stack) {
+	private Try tryOnceInFlight(Request request) {
+		String lockName = request.lockName();
+		LockSettings settings = request.settings();
+		long deadline = request.deadline();
 		long sentAt = System.nanoTime();
 		Duration rowLockTimeout = Duration.ofNanos(Math.max(deadline - sentAt, MIN_ROW_LOCK_WAIT_NANOS));
 		try {
 			Acquisition acquisition = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(),
 					rowLockTimeout);
 			if (acquisition.granted() != null) {
-				return new Try(granted(lockName, acquisition.granted(), sentAt, settings, stack), null, null);
+				return new Try(granted(request, acquisition.granted(), sentAt), null, null);
 			}
 			logger.debug("Lock '" + lockName + "' is busy");
 			return new Try(null, null,
@@ -230,10 +273,14 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		return lease;
 	}
 
-	private DefaultLease granted(String lockName, Grant grant, long sentAt, LockSettings settings, Deque<Lease> stack) {
-		DefaultLease lease = new DefaultLease(this, lockName, grant, sentAt, settings, stack);
+	private DefaultLease granted(Request request, Grant grant, long sentAt) {
+		String lockName = request.lockName();
+		LockSettings settings = request.settings();
+		DefaultLease lease = new DefaultLease(this, request.tag(), lockName, grant, sentAt, settings,
+				request.stack());
+		lease.observe(this.observations.startHold(request.tag(), lease, settings));
 		this.held.add(lease);
-		stack.addFirst(lease);
+		request.stack().addFirst(lease);
 		if (settings.autoRenew()) {
 			try {
 				lease.startRenewing();
@@ -251,10 +298,12 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Called once by a lease when it is closed. */
 	void released(DefaultLease lease, boolean stillHeld) {
 		this.held.remove(lease);
+		boolean lost = !stillHeld;
 		try {
 			boolean released = this.store.release(lease.lockName(), lease.fencingToken(),
 					lease.settings().minHoldTime());
 			if (!released && stillHeld) {
+				lost = true;
 				leaseLost(lease, "it had expired or been taken over by another node when it was released");
 			}
 		}
@@ -262,11 +311,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			logger.warn("Could not release lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken()
 					+ "); it stays taken until it expires at " + lease.expiresAt() + " by the database clock", ex);
 		}
+		finally {
+			lease.endObservation(lost);
+		}
 	}
 
 	/** Called when a lease is found lost: logged and counted. */
 	void leaseLost(DefaultLease lease, String reason) {
 		this.leasesLost.incrementAndGet();
+		this.metrics.leaseLost(lease.tag());
 		logger.warn("Lost lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken() + "): " + reason
 				+ ". Work done under it may have overlapped with another holder; the integrity of data it"
 				+ " protects may be compromised unless writes were fenced with the token");
@@ -310,6 +363,19 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** How many leases this node has found lost since it started. */
 	public long leasesLost() {
 		return this.leasesLost.get();
+	}
+
+	/** How many callers of this node wait for a lock now. */
+	public int waiterCount() {
+		return this.waiting.get();
+	}
+
+	LockMetrics metrics() {
+		return this.metrics;
+	}
+
+	LockObservations observations() {
+		return this.observations;
 	}
 
 	/** How many leases this node holds now. */
@@ -360,6 +426,11 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				noneInFlight.unlock();
 			}
 		}
+	}
+
+	/** One caller's acquisition. */
+	private record Request(String tag, String lockName, LockSettings settings, Deque<Lease> stack, long deadline) {
+
 	}
 
 	private record Attempt(Optional<Lease> lease, Duration waited) {

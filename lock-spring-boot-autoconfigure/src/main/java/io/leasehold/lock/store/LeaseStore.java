@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -36,6 +37,9 @@ public interface LeaseStore {
 	 * takeover until that transaction ends: the commit guard's check.
 	 */
 	Optional<LeaseRow> lockForCommit(Connection connection, String lockName) throws SQLException;
+
+	/** The rows of the lease table in lock name order, at most {@code limit}. */
+	List<LeaseRow> findAll(int limit);
 
 	/** The lock's row, if it has one. */
 	Optional<LeaseRow> find(String lockName);

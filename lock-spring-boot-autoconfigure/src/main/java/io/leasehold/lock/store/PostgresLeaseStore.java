@@ -8,6 +8,8 @@ import java.sql.SQLWarning;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 import javax.sql.DataSource;
@@ -98,6 +100,10 @@ public class PostgresLeaseStore implements LeaseStore {
 			SELECT lock_name, owner_id, fencing_token, acquired_at, expires_at, clock_timestamp() AS observed_at
 			FROM %1$s WHERE lock_name = ? FOR SHARE""";
 
+	private static final String FIND_ALL = """
+			SELECT lock_name, owner_id, fencing_token, acquired_at, expires_at, clock_timestamp() AS observed_at
+			FROM %1$s ORDER BY lock_name LIMIT ?""";
+
 	private static final String DELETE_EXPIRED = """
 			DELETE FROM %1$s
 			WHERE lock_name IN (
@@ -127,6 +133,8 @@ public class PostgresLeaseStore implements LeaseStore {
 
 	private final String lockForCommitSql;
 
+	private final String findAllSql;
+
 	/**
 	 * @param tableName a validated, optionally schema-qualified table name
 	 * @param sequenceName a validated, optionally schema-qualified sequence name
@@ -153,6 +161,7 @@ public class PostgresLeaseStore implements LeaseStore {
 		this.findSql = SETTINGS + FIND.formatted(table);
 		this.deleteExpiredSql = SETTINGS + DELETE_EXPIRED.formatted(table);
 		this.lockForCommitSql = LOCK_FOR_COMMIT.formatted(table);
+		this.findAllSql = SETTINGS + FIND_ALL.formatted(table);
 	}
 
 	@Override
@@ -216,6 +225,18 @@ public class PostgresLeaseStore implements LeaseStore {
 	/** The DataSource leases live in: the guard checks transactions on it. */
 	public DataSource dataSource() {
 		return this.dataSource;
+	}
+
+	@Override
+	public List<LeaseRow> findAll(int limit) {
+		return execute("list", "*", this.findAllSql, this.timeouts.statementTimeout(),
+				(statement) -> statement.setInt(3, limit), (rows) -> {
+					List<LeaseRow> all = new ArrayList<>();
+					while (rows.next()) {
+						all.add(leaseRow(rows));
+					}
+					return all;
+				}, null);
 	}
 
 	@Override

@@ -45,6 +45,10 @@ public class PostgresSchema {
 		this.sequenceName = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
 	}
 
+	public String tableName() {
+		return this.tableName;
+	}
+
 	/** Runs the shipped DDL with the configured names; does nothing to objects that exist. */
 	public void create() {
 		String ddl = DEFAULT_NAMES.matcher(script())

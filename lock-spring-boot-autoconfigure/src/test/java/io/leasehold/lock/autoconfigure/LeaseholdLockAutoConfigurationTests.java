@@ -724,6 +724,11 @@ class LeaseholdLockAutoConfigurationTests {
 		}
 
 		@Override
+		public List<LeaseRow> findAll(int limit) {
+			return List.of();
+		}
+
+		@Override
 		public int deleteExpired(Duration retention) {
 			return 0;
 		}

@@ -1,0 +1,42 @@
+package io.leasehold.lock.actuate;
+
+import java.util.Locale;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.health.contributor.AbstractHealthIndicator;
+import org.springframework.boot.health.contributor.Health;
+
+import io.leasehold.lock.notify.PostgresReleaseListener;
+import io.leasehold.lock.store.PostgresSchema;
+
+/**
+ * Up when the lease database answers and the lease table and sequence are there. The release
+ * listener's state is a detail: while it reconnects, waiters poll, so locking still works.
+ */
+public class LeaseholdHealthIndicator extends AbstractHealthIndicator {
+
+	private final PostgresSchema schema;
+
+	private final @Nullable PostgresReleaseListener listener;
+
+	public LeaseholdHealthIndicator(PostgresSchema schema, @Nullable PostgresReleaseListener listener) {
+		super("Leasehold lease database check failed");
+		this.schema = schema;
+		this.listener = listener;
+	}
+
+	@Override
+	protected void doHealthCheck(Health.Builder builder) {
+		this.schema.verify();
+		builder.up().withDetail("table", this.schema.tableName());
+		if (this.listener != null) {
+			builder.withDetail("listener", this.listener.state().name().toLowerCase(Locale.ROOT));
+			String failure = this.listener.lastFailure();
+			if (failure != null && !this.listener.isListening()) {
+				builder.withDetail("listenerFailure", failure);
+			}
+		}
+	}
+
+}
