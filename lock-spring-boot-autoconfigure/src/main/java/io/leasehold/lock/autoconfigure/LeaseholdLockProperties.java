@@ -259,7 +259,7 @@ public class LeaseholdLockProperties implements InitializingBean {
 		/**
 		 * Interval at which the first waiter of a lock on each node tries it anyway, with jitter.
 		 */
-		private Duration safetyPollInterval = Duration.ofSeconds(2);
+		private Duration safetyPollInterval = Duration.ofSeconds(5);
 
 		/**
 		 * Longest pause between two attempts to reconnect the listener connection.

@@ -127,6 +127,7 @@ public class PostgresReleaseListener implements SmartLifecycle {
 	}
 
 	private void subscribe(Connection connection) throws SQLException {
+		NotificationLatency.reduce(connection);
 		connection.setAutoCommit(true);
 		try (Statement statement = connection.createStatement()) {
 			statement.execute("LISTEN " + this.channel);

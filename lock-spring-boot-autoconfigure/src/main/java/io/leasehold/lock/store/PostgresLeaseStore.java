@@ -23,22 +23,24 @@ import io.leasehold.lock.LockStoreException;
  * <p>
  * The protocol, one statement per step, each its own (implicit) transaction:
  * <ol>
- * <li><b>Acquire</b> is an upsert. When the lock has no row, the row is inserted with the token
- * drawn in {@code VALUES}. When it has one, {@code ON CONFLICT DO UPDATE} first locks that row
- * and only then, if the lease has expired by {@code clock_timestamp()}, draws a fresh
- * {@code nextval()} in the {@code SET} list: the token is drawn while the row lock is held, so it
- * is greater than the token of every earlier grant of this lock. A token drawn in {@code VALUES}
- * may be older than a grant that committed while this statement waited for the row lock; that is
- * why it only ever creates a row that did not exist.</li>
- * <li><b>Release</b> does not delete the row, which would let a waiting insert use its older
- * {@code VALUES} token: it sets {@code expires_at} to now, or to
+ * <li><b>Acquire</b> is one statement. It first locks the lock's row {@code FOR UPDATE} if its
+ * lease has expired by {@code clock_timestamp()} (re-checked on the newest version if another
+ * transaction changed it meanwhile); the {@code UPDATE} that takes the row joins that locked row,
+ * so the fresh {@code nextval()} in its {@code SET} list is drawn while the row lock is held and
+ * is greater than the token of every earlier grant of this lock. Only when the lock has no row
+ * at all does an {@code INSERT ... ON CONFLICT DO NOTHING} create it, with a token drawn before
+ * any row lock: such a token may only ever create a row. A busy lock costs no write: unlike
+ * {@code ON CONFLICT DO UPDATE ... WHERE}, a row lock whose condition is false takes nothing and
+ * writes no WAL.</li>
+ * <li><b>Release</b> does not delete the row, which would let a concurrent insert use its early
+ * drawn token: it sets {@code expires_at} to now, or to
  * {@code acquired_at + minHoldTime} if that is later. It names the token, so a stale holder
  * cannot end a newer holder's lease.</li>
  * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
  * while the lease has not expired.</li>
  * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement
- * timeout, so no statement that drew a {@code VALUES} token before the row's last grant can still
- * be running.</li>
+ * timeout, so no statement that drew an insert's token before the row's last grant can still be
+ * running.</li>
  * </ol>
  * Each statement is sent with the connection in auto-commit mode, after a {@code set_config}
  * of its timeouts and {@code synchronous_commit = on} that lasts for its implicit transaction
@@ -54,20 +56,31 @@ public class PostgresLeaseStore implements LeaseStore {
 			+ " set_config('lock_timeout', ?, true), set_config('synchronous_commit', 'on', true); ";
 
 	private static final String ACQUIRE = """
-			WITH attempt AS (
-			    INSERT INTO %1$s AS lease (lock_name, owner_id, fencing_token, acquired_at, expires_at)
-			    VALUES (?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond')
-			    ON CONFLICT (lock_name) DO UPDATE
-			    SET owner_id = excluded.owner_id,
+			WITH locked AS MATERIALIZED (
+			    SELECT lock_name FROM %1$s
+			    WHERE lock_name = ? AND expires_at <= clock_timestamp()
+			    FOR UPDATE),
+			taken AS (
+			    UPDATE %1$s AS lease
+			    SET owner_id = ?,
 			        fencing_token = nextval('%2$s'),
 			        acquired_at = clock_timestamp(),
 			        expires_at = clock_timestamp() + ? * interval '1 millisecond'
-			    WHERE lease.expires_at <= clock_timestamp()
+			    FROM locked WHERE lease.lock_name = locked.lock_name
+			    RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at),
+			created AS (
+			    INSERT INTO %1$s (lock_name, owner_id, fencing_token, acquired_at, expires_at)
+			    SELECT ?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond'
+			    WHERE NOT EXISTS (SELECT FROM %1$s WHERE lock_name = ?)
+			    ON CONFLICT (lock_name) DO NOTHING
 			    RETURNING fencing_token, acquired_at, expires_at)
-			SELECT fencing_token, acquired_at, expires_at, NULL::bigint AS held_for_millis FROM attempt
+			SELECT fencing_token, acquired_at, expires_at, NULL::bigint AS held_for_millis FROM taken
+			UNION ALL
+			SELECT fencing_token, acquired_at, expires_at, NULL FROM created
 			UNION ALL
 			SELECT NULL, NULL, NULL, ceil(extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
-			FROM %1$s WHERE lock_name = ? AND NOT EXISTS (SELECT FROM attempt)""";
+			FROM %1$s
+			WHERE lock_name = ? AND NOT EXISTS (SELECT FROM taken) AND NOT EXISTS (SELECT FROM created)""";
 
 	private static final String RENEW = """
 			UPDATE %1$s
@@ -170,15 +183,19 @@ public class PostgresLeaseStore implements LeaseStore {
 			statement.setString(3, lockName);
 			statement.setString(4, ownerId);
 			statement.setLong(5, leaseTime.toMillis());
-			statement.setLong(6, leaseTime.toMillis());
-			statement.setString(7, lockName);
+			statement.setString(6, lockName);
+			statement.setString(7, ownerId);
+			statement.setLong(8, leaseTime.toMillis());
+			statement.setString(9, lockName);
+			statement.setString(10, lockName);
 		}, PostgresLeaseStore::acquisition, (acquisition) -> acquisition.grant()
 			.ifPresent((granted) -> release(lockName, granted.fencingToken(), Duration.ZERO)));
 	}
 
 	/**
-	 * The granted row, or the holder's row as the statement's snapshot saw it (before any wait
-	 * for the row lock), or nothing when the row was inserted and deleted meanwhile.
+	 * The granted row, or the holder's row as the statement's snapshot saw it. A snapshot row
+	 * that had already expired means the statement lost a race to a grant it could not see: the
+	 * hint "no time left" makes the waiter look again at once, which costs a read, not a write.
 	 */
 	private static Acquisition acquisition(ResultSet rows) throws SQLException {
 		if (!rows.next()) {
