@@ -5,6 +5,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.PGStream;
@@ -18,6 +20,7 @@ import org.springframework.core.env.Environment;
 import io.leasehold.lock.notify.NotifiedWaitStrategy;
 import io.leasehold.lock.notify.PostgresReleaseListener;
 import io.leasehold.lock.store.Acquisition;
+import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
 
 /**
@@ -97,7 +100,7 @@ final class Experiments {
 		}
 
 		@Override
-		public java.util.Optional<java.time.Instant> renew(String lockName, long fencingToken, Duration leaseTime) {
+		public Optional<Instant> renew(String lockName, long fencingToken, Duration leaseTime) {
 			return this.delegate.renew(lockName, fencingToken, leaseTime);
 		}
 
@@ -107,7 +110,7 @@ final class Experiments {
 		}
 
 		@Override
-		public java.util.Optional<io.leasehold.lock.store.LeaseRow> find(String lockName) {
+		public Optional<LeaseRow> find(String lockName) {
 			return this.delegate.find(lockName);
 		}
 

@@ -2,6 +2,7 @@ package io.leasehold.benchmarks;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -314,7 +315,7 @@ final class HotLockScenario {
 			System.out.println("  lock wait           : " + this.lockWait);
 			System.out.println("  release call        : " + this.release);
 			System.out.printf(Locale.ROOT, "  fairness            : per contender %s, min/mean %.2f, max/mean %.2f%n",
-					java.util.Arrays.toString(this.perContender), this.minShare, this.maxShare);
+					Arrays.toString(this.perContender), this.minShare, this.maxShare);
 			System.out.printf(Locale.ROOT, "  same holder         : %.1f%% of sections (same node %.1f%%)%n",
 					this.sameHolderPercent, this.sameNodePercent);
 			System.out.printf(Locale.ROOT, "  overlapping sections: %d%s%n", this.overlaps,
