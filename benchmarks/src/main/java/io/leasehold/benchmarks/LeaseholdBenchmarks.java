@@ -1,0 +1,186 @@
+package io.leasehold.benchmarks;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Runs the benchmark of issue 3 item 7: Leasehold against PostgreSQL session advisory locks on
+ * one hot lock (scenario A, {@code handoff}) and with waiters idle on a held lock (scenario B,
+ * {@code idle}), then compares the figures with the issue's targets. See
+ * {@code benchmarks/README.md}.
+ */
+public final class LeaseholdBenchmarks {
+
+	private static final String LEASEHOLD = "leasehold";
+
+	private LeaseholdBenchmarks() {
+	}
+
+	public static void main(String[] args) throws Exception {
+		BenchOptions options;
+		try {
+			options = BenchOptions.parse(args);
+		}
+		catch (IllegalArgumentException ex) {
+			if (!ex.getMessage().isEmpty()) {
+				System.err.println(ex.getMessage());
+			}
+			System.err.print(BenchOptions.USAGE);
+			System.exit(2);
+			return;
+		}
+		int exitCode;
+		try (BenchDatabase database = BenchDatabase.open(); ServerStatements server = new ServerStatements(database)) {
+			exitCode = run(options, database, server);
+		}
+		System.exit(exitCode);
+	}
+
+	private static int run(BenchOptions options, BenchDatabase database, ServerStatements server) throws Exception {
+		printHeader(options, database, server);
+		Map<String, HotLockScenario.Result> hot = new LinkedHashMap<>();
+		Map<String, IdleWaitersScenario.Result> idle = new LinkedHashMap<>();
+		for (String name : options.adapters) {
+			long started = System.nanoTime();
+			try (LockAdapter adapter = Adapters.create(name, database, options)) {
+				if (options.scenarios.contains("handoff")) {
+					HandoffDiagnostics diagnostics = (options.diagnose && adapter instanceof LeaseholdAdapter)
+							? new HandoffDiagnostics(database, channel(options)) : null;
+					HotLockScenario.Result result = new HotLockScenario(options, server).run(adapter, diagnostics);
+					result.print();
+					if (diagnostics != null && adapter instanceof LeaseholdAdapter leasehold
+							&& leasehold.outcomes() != null) {
+						System.out.print(leasehold.outcomes().report());
+					}
+					hot.put(name, result);
+				}
+				if (options.scenarios.contains("idle")) {
+					IdleWaitersScenario.Result result = new IdleWaitersScenario(options, server).run(adapter);
+					result.print();
+					idle.put(name, result);
+				}
+			}
+			System.out.printf(Locale.ROOT, "  (%s done in %.1f s)%n", name, (System.nanoTime() - started) / 1e9);
+		}
+		printTargets(hot, idle);
+		return correctnessFailures(hot, idle) ? 1 : 0;
+	}
+
+	private static void printHeader(BenchOptions options, BenchDatabase database, ServerStatements server)
+			throws Exception {
+		System.out.println("Leasehold benchmark (issue 3 item 7)" + (options.smoke ? " -- SMOKE MODE, figures meaningless" : ""));
+		System.out.println("  database : " + database.jdbcUrl() + " (" + database.source() + ")");
+		System.out.println("  server   : " + database.serverSettings());
+		System.out.println("  counting : server transactions " + server.method());
+		System.out.println("  machine  : " + SystemLoad.cores() + " cores, load average " + SystemLoad.loadAverage()
+				+ ", Java " + System.getProperty("java.version"));
+		System.out.printf(Locale.ROOT,
+				"  settings : scenarios %s, adapters %s; A: %d contenders, hold %s (%s), warm-up %s, window %s;"
+						+ " B: %d waiters, settle %s, window %s; %d nodes, pool %d per node; lock wait %s%s%s%n",
+				options.scenarios, options.adapters, options.contenders, options.hold,
+				options.spin ? "busy-spin" : "parkNanos", options.warmup, options.duration, options.waiters,
+				options.idleSettle, options.idleWindow, options.nodes, options.poolSize, options.lockWait,
+				options.leaseholdProperties.isEmpty() ? "" : "; Leasehold " + options.leaseholdProperties,
+				options.experiments.isEmpty() ? "" : "; leasehold-exp experiments " + options.experiments);
+	}
+
+	private static String channel(BenchOptions options) {
+		String channel = "leasehold_lock_released";
+		for (String property : options.leaseholdProperties) {
+			if (property.startsWith("leasehold.lock.notify.channel=")) {
+				channel = property.substring(property.indexOf('=') + 1);
+			}
+		}
+		if (!channel.matches("[a-z_][a-z0-9_]*")) {
+			throw new IllegalArgumentException("Cannot diagnose channel " + channel);
+		}
+		return channel;
+	}
+
+	private static void printTargets(Map<String, HotLockScenario.Result> hot,
+			Map<String, IdleWaitersScenario.Result> idle) {
+		boolean any = false;
+		for (String name : new String[] { LEASEHOLD, "leasehold-exp" }) {
+			if (hot.containsKey(name) || idle.containsKey(name)) {
+				printTargets(name, hot.get(name), hot.get(Adapters.REFERENCE), idle.get(name));
+				any = true;
+			}
+		}
+		if (!any) {
+			System.out.println();
+			System.out.println("(leasehold not run: no targets to compare)");
+		}
+	}
+
+	private static void printTargets(String name, HotLockScenario.@Nullable Result lease,
+			HotLockScenario.@Nullable Result reference, IdleWaitersScenario.@Nullable Result leaseIdle) {
+		System.out.println();
+		System.out.println("== Issue 3 targets: " + name + ", with advisory locks of the same run as reference ==");
+		if (lease != null) {
+			target("hand-off p50 <= 2 ms", Percentiles.ms(lease.handoff().p50()), lease.handoff().p50() <= 2_000_000);
+			target("hand-off p99 <= 20 ms", Percentiles.ms(lease.handoff().p99()), lease.handoff().p99() <= 20_000_000);
+			target("no contender below 1/4 of the mean share",
+					String.format(Locale.ROOT, "min/mean %.2f", lease.minShare()), lease.minShare() >= 0.25);
+			if (reference != null && reference.lockWait().p99() > 0 && reference.perSecond() > 0) {
+				double waitRatio = (double) lease.lockWait().p99() / reference.lockWait().p99();
+				double throughputRatio = lease.perSecond() / reference.perSecond();
+				target("lock-wait p99 <= 3x advisory",
+						String.format(Locale.ROOT, "%s vs %s = %.2fx", Percentiles.ms(lease.lockWait().p99()),
+								Percentiles.ms(reference.lockWait().p99()), waitRatio),
+						waitRatio <= 3);
+				target("throughput >= 80% of advisory", String.format(Locale.ROOT, "%.0f/s vs %.0f/s = %.0f%%",
+						lease.perSecond(), reference.perSecond(), 100 * throughputRatio), throughputRatio >= 0.8);
+				System.out.printf(Locale.ROOT,
+						"  ratios %s/advisory: throughput %.2f, lock-wait p99 %.2f, hand-off p50 %.2f, hand-off p99 %.2f%n",
+						name, throughputRatio, waitRatio, ratio(lease.handoff().p50(), reference.handoff().p50()),
+						ratio(lease.handoff().p99(), reference.handoff().p99()));
+			}
+			else {
+				System.out.println("  (advisory locks not run: no ratio targets)");
+			}
+			System.out.printf(Locale.ROOT, "  same holder: %s %.1f%%%s%n", name, lease.sameHolderPercent(),
+					(reference != null) ? String.format(Locale.ROOT, ", advisory %.1f%%", reference.sameHolderPercent()) : "");
+		}
+		if (leaseIdle != null) {
+			target("idle <= 1 statement/s/node (client, busiest node)",
+					String.format(Locale.ROOT, "%.2f/s", leaseIdle.worstNodeClientPerSecond()),
+					leaseIdle.worstNodeClientPerSecond() <= 1);
+			target("idle <= 1 statement/s/node (server xacts / nodes)",
+					String.format(Locale.ROOT, "%.2f/s", leaseIdle.serverPerSecondPerNode()),
+					leaseIdle.serverPerSecondPerNode() <= 1);
+		}
+	}
+
+	private static double ratio(long value, long reference) {
+		return (reference > 0) ? (double) value / reference : Double.NaN;
+	}
+
+	private static void target(String name, String measured, boolean met) {
+		System.out.printf(Locale.ROOT, "  %-52s %-36s %s%n", name, measured, met ? "PASS" : "MISS");
+	}
+
+	private static boolean correctnessFailures(Map<String, HotLockScenario.Result> hot,
+			Map<String, IdleWaitersScenario.Result> idle) {
+		boolean failed = false;
+		for (HotLockScenario.Result result : hot.values()) {
+			if (result.overlaps() > 0 || result.tokenRegressions() > 0 || result.errors() > 0 || result.sections() == 0) {
+				System.out.println("FAILED: " + result.adapter() + " hot lock: overlaps " + result.overlaps()
+						+ ", token regressions " + result.tokenRegressions() + ", errors " + result.errors()
+						+ ", sections " + result.sections());
+				failed = true;
+			}
+		}
+		for (IdleWaitersScenario.Result result : idle.values()) {
+			if (!result.allServed()) {
+				System.out.println("FAILED: " + result.adapter() + " idle waiters: served " + result.served() + " of "
+						+ result.waiters() + ", overlaps " + result.overlaps() + ", error " + result.firstError());
+				failed = true;
+			}
+		}
+		return failed;
+	}
+
+}

@@ -1,0 +1,69 @@
+package io.leasehold.benchmarks;
+
+import java.time.Duration;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One lock implementation under benchmark, spread over {@link #nodeCount()} "nodes" (application
+ * instances, each with its own connections). Scenarios open one {@link Session} per contender
+ * thread and call it from that thread only.
+ * <p>
+ * To add an implementation (ShedLock, JdbcLockRegistry, a raw upsert floor...): implement this
+ * interface, count every statement its sessions send with a {@link StatementCounter} per node,
+ * and register it in {@link Adapters}.
+ */
+public interface LockAdapter extends AutoCloseable {
+
+	/** A short name for tables, e.g. {@code leasehold}. */
+	String name();
+
+	/** How many nodes contenders are spread over. */
+	int nodeCount();
+
+	/**
+	 * Opens a contender on a node: what one caller thread of that node uses. It may hold
+	 * resources of its own (a dedicated connection); the scenario closes it.
+	 */
+	Session open(int node) throws Exception;
+
+	/** Counts the statements the node sent, as seen by the client. */
+	StatementCounter statements(int node);
+
+	/** Whether handles carry a fencing token that grows with every grant of a lock. */
+	boolean issuesFencingTokens();
+
+	@Override
+	void close() throws Exception;
+
+	/**
+	 * One contender: used by one thread.
+	 */
+	interface Session extends AutoCloseable {
+
+		/**
+		 * Acquires the lock, waiting up to {@code waitTime}.
+		 * @return the held lock, or {@code null} when it stayed busy for the whole wait
+		 */
+		@Nullable Handle acquire(String lockName, Duration waitTime) throws Exception;
+
+		@Override
+		default void close() throws Exception {
+		}
+
+	}
+
+	/**
+	 * A held lock.
+	 */
+	interface Handle {
+
+		/** The fencing token of this grant, or {@code -1} when the implementation has none. */
+		long token();
+
+		/** Releases the lock. */
+		void release() throws Exception;
+
+	}
+
+}
