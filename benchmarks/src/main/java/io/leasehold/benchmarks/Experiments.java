@@ -6,6 +6,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 import org.postgresql.core.BaseConnection;
@@ -107,6 +108,16 @@ final class Experiments {
 		@Override
 		public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
 			return this.delegate.release(lockName, fencingToken, minHoldTime);
+		}
+
+		@Override
+		public Optional<LeaseRow> lockForCommit(Connection connection, String lockName) throws SQLException {
+			return this.delegate.lockForCommit(connection, lockName);
+		}
+
+		@Override
+		public List<LeaseRow> findAll(int limit) {
+			return this.delegate.findAll(limit);
 		}
 
 		@Override

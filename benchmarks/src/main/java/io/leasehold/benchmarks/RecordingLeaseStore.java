@@ -1,8 +1,13 @@
 package io.leasehold.benchmarks;
 
+import java.sql.SQLException;
+
+import java.sql.Connection;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -76,6 +81,16 @@ final class RecordingLeaseStore implements LeaseStore {
 	@Override
 	public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
 		return this.delegate.release(lockName, fencingToken, minHoldTime);
+	}
+
+	@Override
+	public Optional<LeaseRow> lockForCommit(Connection connection, String lockName) throws SQLException {
+		return this.delegate.lockForCommit(connection, lockName);
+	}
+
+	@Override
+	public List<LeaseRow> findAll(int limit) {
+		return this.delegate.findAll(limit);
 	}
 
 	@Override

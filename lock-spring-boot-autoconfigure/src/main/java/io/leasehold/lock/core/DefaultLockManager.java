@@ -299,6 +299,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	void released(DefaultLease lease, boolean stillHeld) {
 		this.held.remove(lease);
 		boolean lost = !stillHeld;
+		this.waitStrategy.releasing(lease.lockName());
 		try {
 			boolean released = this.store.release(lease.lockName(), lease.fencingToken(),
 					lease.settings().minHoldTime());

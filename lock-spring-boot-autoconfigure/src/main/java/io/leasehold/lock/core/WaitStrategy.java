@@ -15,6 +15,13 @@ public interface WaitStrategy {
 	Waiter join(String lockName);
 
 	/**
+	 * Tells the strategy that this node is about to release the lock, before the release is
+	 * sent.
+	 */
+	default void releasing(String lockName) {
+	}
+
+	/**
 	 * One caller waiting for one lock.
 	 */
 	interface Waiter extends AutoCloseable {

@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -21,6 +22,12 @@ import io.leasehold.lock.core.WaitStrategy;
  * fallback's backoff instead.
  */
 public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
+
+	/** How long the node that released a contended lock lets other nodes try first. */
+	private static final long COURTESY_NANOS = TimeUnit.MICROSECONDS.toNanos(1000);
+
+	/** How long a lost race marks a lock as contended by other nodes. */
+	private static final long CONTENTION_MEMORY_NANOS = TimeUnit.SECONDS.toNanos(2);
 
 	private final Map<String, LockQueue> queues = new ConcurrentHashMap<>();
 
@@ -58,6 +65,20 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 	public void listening() {
 		this.listening = true;
 		this.queues.values().forEach(LockQueue::wakeHead);
+	}
+
+	@Override
+	public void releasing(String lockName) {
+		LockQueue queue = this.queues.get(lockName);
+		if (queue != null) {
+			queue.lock.lock();
+			try {
+				queue.releasingHere = true;
+			}
+			finally {
+				queue.lock.unlock();
+			}
+		}
 	}
 
 	@Override
@@ -100,6 +121,12 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
 		private final ArrayDeque<QueuedWaiter> waiters = new ArrayDeque<>();
 
+		/** Until when this node's waiters lost races to other nodes' (nanoTime); 0 when they did not. */
+		private long contendedUntil;
+
+		/** Whether the next release of this lock is this node's own. */
+		private boolean releasingHere;
+
 		QueuedWaiter add(String lockName) {
 			this.lock.lock();
 			try {
@@ -141,9 +168,16 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 			try {
 				QueuedWaiter head = this.waiters.peekFirst();
 				if (head != null) {
+					long now = System.nanoTime();
+					if (this.releasingHere && this.contendedUntil - now > 0) {
+						// Other nodes wait too: give their first waiter the head start this node's
+						// had, since its release reached this node first.
+						head.notBefore = now + COURTESY_NANOS;
+					}
 					head.woken = true;
 					head.condition.signal();
 				}
+				this.releasingHere = false;
 			}
 			finally {
 				this.lock.unlock();
@@ -164,6 +198,12 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		private final Condition condition;
 
 		private boolean woken;
+
+		/** Whether the last return from {@link #await} followed a wake-up. */
+		private boolean wokenAttempt;
+
+		/** A woken head waits until then before it tries (nanoTime). */
+		private long notBefore;
 
 		private long pollAt;
 
@@ -212,10 +252,16 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 					long now = System.nanoTime();
 					boolean head = this.queue.waiters.peekFirst() == this;
 					if (head && this.woken) {
+						if (this.notBefore - now > 0) {
+							this.condition.awaitNanos(this.notBefore - now);
+							continue;
+						}
 						this.woken = false;
+						this.wokenAttempt = true;
 						this.pollScheduled = false;
 						return;
 					}
+					this.wokenAttempt = false;
 					if (now - deadline >= 0) {
 						return;
 					}
@@ -257,6 +303,11 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
 		/** Guarded by the queue's lock. */
 		private void hintExpiry(long expiresAtNanos) {
+			if (this.wokenAttempt) {
+				// Woken by a release and still refused: another node's waiter got there first.
+				this.queue.contendedUntil = System.nanoTime() + CONTENTION_MEMORY_NANOS;
+				this.wokenAttempt = false;
+			}
 			if (!this.pollScheduled) {
 				schedulePoll(System.nanoTime());
 			}
