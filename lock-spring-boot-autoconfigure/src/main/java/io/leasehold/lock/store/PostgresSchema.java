@@ -7,6 +7,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -89,6 +91,12 @@ public class PostgresSchema {
 			if (!exists(statement, "to_regclass('" + this.sequenceName + "')")) {
 				throw missing("sequence", this.sequenceName, "leasehold.lock.sequence-name");
 			}
+			String missing = missingPrivileges(statement);
+			if (!missing.isEmpty()) {
+				throw new LockConfigurationException("The database user lacks privileges Leasehold needs at run time: "
+						+ missing + "; grant them with: GRANT SELECT, INSERT, UPDATE, DELETE ON " + this.tableName
+						+ " TO <user>; GRANT USAGE ON SEQUENCE " + this.sequenceName + " TO <user>");
+			}
 			try (ResultSet rows = statement.executeQuery("SELECT cache_size FROM pg_sequences WHERE"
 					+ " format('%I.%I', schemaname, sequencename)::regclass = to_regclass('" + this.sequenceName + "')")) {
 				if (rows.next() && rows.getLong(1) > 1) {
@@ -101,6 +109,25 @@ public class PostgresSchema {
 		catch (SQLException ex) {
 			throw new LockStoreException("Could not check the lease table '" + this.tableName + "' (SQLState "
 					+ ex.getSQLState() + ": " + ex.getMessage() + ")", ex);
+		}
+	}
+
+	private String missingPrivileges(Statement statement) throws SQLException {
+		List<String> missing = new ArrayList<>();
+		for (String privilege : List.of("SELECT", "INSERT", "UPDATE", "DELETE")) {
+			if (!isTrue(statement, "has_table_privilege('" + this.tableName + "', '" + privilege + "')")) {
+				missing.add(privilege + " on " + this.tableName);
+			}
+		}
+		if (!isTrue(statement, "has_sequence_privilege('" + this.sequenceName + "', 'USAGE')")) {
+			missing.add("USAGE on sequence " + this.sequenceName);
+		}
+		return String.join(", ", missing);
+	}
+
+	private static boolean isTrue(Statement statement, String condition) throws SQLException {
+		try (ResultSet rows = statement.executeQuery("SELECT " + condition)) {
+			return rows.next() && rows.getBoolean(1);
 		}
 	}
 

@@ -1,0 +1,17 @@
+-- Flyway repeatable migration for Leasehold's lease table and token sequence (idempotent DDL).
+-- Add classpath:io/leasehold/lock/store/flyway to spring.flyway.locations, and set
+-- leasehold.lock.initialize-schema=never.
+
+-- CACHE 1 keeps tokens increasing in the order they are drawn, across all connections; a larger
+-- cache hands each session its own block of values and tokens would go backwards.
+CREATE SEQUENCE IF NOT EXISTS leasehold_fencing_token_seq AS bigint CACHE 1 NO CYCLE;
+
+-- One row per lock name. Released leases are expired, not deleted; rows are deleted only long
+-- after they expired. No index on expires_at, so acquire, renew and release stay HOT updates.
+CREATE TABLE IF NOT EXISTS leasehold_lock (
+    lock_name     text        NOT NULL PRIMARY KEY,
+    owner_id      text        NOT NULL,
+    fencing_token bigint      NOT NULL,
+    acquired_at   timestamptz NOT NULL,
+    expires_at    timestamptz NOT NULL
+) WITH (fillfactor = 80);
