@@ -232,8 +232,8 @@ public final class LeaseholdLockAutoConfiguration {
 		@Bean
 		@ConditionalOnMissingBean(name = "leaseholdHealthIndicator")
 		LeaseholdHealthIndicator leaseholdHealthIndicator(PostgresSchema schema,
-				ObjectProvider<PostgresReleaseListener> listener) {
-			return new LeaseholdHealthIndicator(schema, listener.getIfAvailable());
+				ObjectProvider<PostgresReleaseListener> listener, ObjectProvider<DefaultLockManager> lockManager) {
+			return new LeaseholdHealthIndicator(schema, listener.getIfAvailable(), lockManager.getIfAvailable());
 		}
 
 	}

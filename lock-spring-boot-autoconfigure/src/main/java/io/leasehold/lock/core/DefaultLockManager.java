@@ -379,6 +379,11 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		return this.observations;
 	}
 
+	/** The names of the locks this node holds now, sorted. */
+	public List<String> heldLockNames() {
+		return this.held.stream().map(DefaultLease::lockName).sorted().toList();
+	}
+
 	/** How many leases this node holds now. */
 	public int heldLeaseCount() {
 		return this.held.size();
