@@ -107,7 +107,7 @@ class ListenerReconnectTests {
 		String role = NotifyNodes.uniqueName("lh_reconnect_role");
 		String applicationName = NotifyNodes.uniqueName("reconnect_role");
 		execute("CREATE ROLE " + role + " LOGIN PASSWORD 'leasehold'",
-				"GRANT SELECT, INSERT, UPDATE ON leasehold_lock TO " + role,
+				"GRANT SELECT, INSERT, UPDATE, DELETE ON leasehold_lock TO " + role,
 				"GRANT USAGE, SELECT ON SEQUENCE leasehold_fencing_token_seq TO " + role);
 		try (LockNode node = NotifyNodes.start(applicationName, NotifyNodes.Config.class,
 				"spring.datasource.username=" + role, "spring.datasource.password=leasehold",
