@@ -36,7 +36,7 @@ class PostgresLeaseStoreTests extends AbstractLeaseStoreContractTests {
 	static void createSchema() {
 		dataSource = TestDatabase.get().dataSource();
 		new PostgresSchema(dataSource, TABLE, SEQUENCE).create();
-		store = new PostgresLeaseStore(dataSource, TABLE, SEQUENCE, LeaseStatementTimeouts.of(Duration.ofMillis(500)));
+		store = new PostgresLeaseStore(dataSource, TABLE, SEQUENCE, LeaseStatementTimeouts.of(Duration.ofSeconds(5)));
 	}
 
 	@Override
