@@ -52,7 +52,8 @@ final class BenchOptions {
 			Usage: java -jar benchmarks/target/benchmarks.jar [handoff] [idle] [all] [options]
 			  handoff              scenario A: contenders on one hot lock, each holding it briefly
 			  idle                 scenario B: waiters idle on a lock held for the whole window
-			  all                  both (the default)
+			  guard                scenario C: what the commit guard of CORRECTNESS locks costs per commit
+			  all                  A and B (the default)
 			Options:
 			  --smoke              everything in a few seconds (short windows), for CI; exits 1 on
 			                       overlapping critical sections, errors or unserved waiters
@@ -79,7 +80,7 @@ final class BenchOptions {
 		for (String arg : args) {
 			if (!arg.startsWith("--")) {
 				switch (arg) {
-					case "handoff", "idle" -> options.scenarios.add(arg);
+					case "handoff", "idle", "guard" -> options.scenarios.add(arg);
 					case "all" -> {
 						options.scenarios.add("handoff");
 						options.scenarios.add("idle");

@@ -65,6 +65,9 @@ public final class LeaseholdBenchmarks {
 			}
 			System.out.printf(Locale.ROOT, "  (%s done in %.1f s)%n", name, (System.nanoTime() - started) / 1e9);
 		}
+		if (options.scenarios.contains("guard")) {
+			new CommitGuardCostScenario(options.smoke).run(database);
+		}
 		printTargets(hot, idle);
 		return correctnessFailures(hot, idle) ? 1 : 0;
 	}
