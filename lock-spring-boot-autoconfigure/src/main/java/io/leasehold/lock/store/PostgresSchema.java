@@ -53,6 +53,9 @@ public class PostgresSchema {
 
 	/** Runs the shipped DDL with the configured names; does nothing to objects that exist. */
 	public void create() {
+		if (exists()) {
+			return; // nothing to do, and no CREATE privilege needed
+		}
 		String ddl = DEFAULT_NAMES.matcher(script())
 			.replaceAll((match) -> Matcher.quoteReplacement(match.group().equals(DEFAULT_TABLE) ? this.tableName : this.sequenceName));
 		try (Connection connection = this.dataSource.getConnection()) {
@@ -97,8 +100,8 @@ public class PostgresSchema {
 						+ missing + "; grant them with: GRANT SELECT, INSERT, UPDATE, DELETE ON " + this.tableName
 						+ " TO <user>; GRANT USAGE ON SEQUENCE " + this.sequenceName + " TO <user>");
 			}
-			try (ResultSet rows = statement.executeQuery("SELECT cache_size FROM pg_sequences WHERE"
-					+ " format('%I.%I', schemaname, sequencename)::regclass = to_regclass('" + this.sequenceName + "')")) {
+			try (ResultSet rows = statement.executeQuery("SELECT seqcache FROM pg_catalog.pg_sequence"
+					+ " WHERE seqrelid = to_regclass('" + this.sequenceName + "')")) {
 				if (rows.next() && rows.getLong(1) > 1) {
 					throw new LockConfigurationException("Sequence '" + this.sequenceName + "' has CACHE "
 							+ rows.getLong(1) + ": each connection would draw tokens from its own block, so fencing"
@@ -109,6 +112,16 @@ public class PostgresSchema {
 		catch (SQLException ex) {
 			throw new LockStoreException("Could not check the lease table '" + this.tableName + "' (SQLState "
 					+ ex.getSQLState() + ": " + ex.getMessage() + ")", ex);
+		}
+	}
+
+	private boolean exists() {
+		try (Connection connection = this.dataSource.getConnection(); Statement statement = connection.createStatement()) {
+			return exists(statement, "to_regclass('" + this.tableName + "')")
+					&& exists(statement, "to_regclass('" + this.sequenceName + "')");
+		}
+		catch (SQLException ex) {
+			return false;
 		}
 	}
 

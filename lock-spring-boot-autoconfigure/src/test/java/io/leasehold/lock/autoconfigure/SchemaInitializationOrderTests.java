@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.UUID;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,10 +51,6 @@ class SchemaInitializationOrderTests {
 	}
 
 	@Test
-	@Disabled("BUG: LeaseholdSchemaInitializer verifies the schema as soon as it is created, which can be before"
-			+ " the application's database initializers (spring.sql.init, Flyway, Liquibase) ran: nothing tells"
-			+ " Spring Boot that it depends on database initialization, so with initialize-schema=never start-up"
-			+ " fails on an empty database with 'The lease table ... does not exist'")
 	void checksTheSchemaAfterTheApplicationsSqlScriptsCreatedIt() throws IOException {
 		try (LockNode node = LockNode.start(Config.class, properties(schemaScript()))) {
 			assertLocks(node);
