@@ -68,45 +68,53 @@ class ShutdownTests {
 		CountDownLatch finish = new CountDownLatch(1);
 		List<CompletableFuture<Void>> annotatedCalls = new ArrayList<>();
 		Set<Thread> schedulerThreads;
+		// two calls block at once: the common pool may have a single worker (Java 25 on two cores)
+		ExecutorService callers = Executors.newFixedThreadPool(2);
 		try {
-			BlockingTask task = node.bean(BlockingTask.class);
-			CountDownLatch started = new CountDownLatch(2);
-			annotatedCalls.add(CompletableFuture.runAsync(() -> task.run(key + "-1", started, finish)));
-			annotatedCalls.add(CompletableFuture.runAsync(() -> task.run(key + "-2", started, finish)));
-			assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
-			List<Lease> managerLeases = new ArrayList<>();
-			for (String lockName : managerLocks) {
-				managerLeases.add(node.lockManager().acquire(lockName, LockOptions.defaults()));
+			try {
+				BlockingTask task = node.bean(BlockingTask.class);
+				CountDownLatch started = new CountDownLatch(2);
+				annotatedCalls.add(CompletableFuture.runAsync(() -> task.run(key + "-1", started, finish), callers));
+				annotatedCalls.add(CompletableFuture.runAsync(() -> task.run(key + "-2", started, finish), callers));
+				assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+				List<Lease> managerLeases = new ArrayList<>();
+				for (String lockName : managerLocks) {
+					managerLeases.add(node.lockManager().acquire(lockName, LockOptions.defaults()));
+				}
+				assertThat(((DefaultLockManager) node.lockManager()).heldLeaseCount()).isEqualTo(4);
+				for (String lockName : concat(annotatedLocks, managerLocks)) {
+					assertThat(other.lockManager().tryAcquire(lockName, LockOptions.defaults())).as(lockName).isEmpty();
+				}
+				schedulerThreads = schedulerThreadsOf(node);
+				assertThat(schedulerThreads).isNotEmpty()
+					.allSatisfy((thread) -> assertThat(thread.getName()).startsWith(SCHEDULER_THREAD_PREFIX));
 			}
-			assertThat(((DefaultLockManager) node.lockManager()).heldLeaseCount()).isEqualTo(4);
-			for (String lockName : concat(annotatedLocks, managerLocks)) {
-				assertThat(other.lockManager().tryAcquire(lockName, LockOptions.defaults())).as(lockName).isEmpty();
+			finally {
+				node.close();
 			}
-			schedulerThreads = schedulerThreadsOf(node);
-			assertThat(schedulerThreads).isNotEmpty()
-				.allSatisfy((thread) -> assertThat(thread.getName()).startsWith(SCHEDULER_THREAD_PREFIX));
+			List<Lease> taken = new ArrayList<>();
+			try {
+				for (String lockName : concat(annotatedLocks, managerLocks)) {
+					Optional<Lease> lease = other.lockManager().tryAcquire(lockName, LockOptions.defaults());
+					assertThat(lease).as("lock %s after the node holding it closed", lockName).isPresent();
+					taken.add(lease.get());
+				}
+			}
+			finally {
+				taken.forEach(Lease::close);
+				finish.countDown();
+			}
+			for (Thread thread : schedulerThreads) {
+				thread.join(TimeUnit.SECONDS.toMillis(10));
+				assertThat(thread.isAlive()).as("%s after its node closed", thread.getName()).isFalse();
+			}
+			for (CompletableFuture<Void> call : annotatedCalls) {
+				assertThat(call).succeedsWithin(Duration.ofSeconds(10));
+			}
 		}
 		finally {
-			node.close();
-		}
-		List<Lease> taken = new ArrayList<>();
-		try {
-			for (String lockName : concat(annotatedLocks, managerLocks)) {
-				Optional<Lease> lease = other.lockManager().tryAcquire(lockName, LockOptions.defaults());
-				assertThat(lease).as("lock %s after the node holding it closed", lockName).isPresent();
-				taken.add(lease.get());
-			}
-		}
-		finally {
-			taken.forEach(Lease::close);
 			finish.countDown();
-		}
-		for (Thread thread : schedulerThreads) {
-			thread.join(TimeUnit.SECONDS.toMillis(10));
-			assertThat(thread.isAlive()).as("%s after its node closed", thread.getName()).isFalse();
-		}
-		for (CompletableFuture<Void> call : annotatedCalls) {
-			assertThat(call).succeedsWithin(Duration.ofSeconds(10));
+			callers.shutdownNow();
 		}
 	}
 
