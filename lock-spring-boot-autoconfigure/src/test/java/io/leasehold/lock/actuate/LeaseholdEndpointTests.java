@@ -173,7 +173,10 @@ class LeaseholdEndpointTests {
 			.untilAsserted(() -> assertThat(health.health(true).getDetails()).containsEntry("listener", "listening"));
 		Health up = health.health(true);
 		assertThat(up.getStatus()).isEqualTo(Status.UP);
-		assertThat(up.getDetails()).containsOnly(Map.entry("table", TABLE), Map.entry("listener", "listening"));
+		assertThat(up.getDetails()).containsOnlyKeys("table", "listener", "node", "heldLeases")
+			.containsEntry("table", TABLE)
+			.containsEntry("listener", "listening")
+			.containsEntry("node", node.bean(DefaultLockManager.class).ownerId());
 	}
 
 	@Test
@@ -190,7 +193,8 @@ class LeaseholdEndpointTests {
 			LeaseholdHealthIndicator health = readOnly.bean(LeaseholdHealthIndicator.class);
 			assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
 			// without notifications there is no listener, so no listener detail
-			assertThat(health.health(true).getDetails()).containsOnly(Map.entry("table", table));
+			assertThat(health.health(true).getDetails()).containsOnlyKeys("table", "node", "heldLeases")
+				.containsEntry("table", table);
 			this.jdbc.execute("DROP TABLE " + table);
 			Health down = health.health(true);
 			assertThat(down.getStatus()).isEqualTo(Status.DOWN);
