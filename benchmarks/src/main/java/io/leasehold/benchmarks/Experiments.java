@@ -89,7 +89,11 @@ final class Experiments {
 	/**
 	 * The {@code no-zero-hint} store: drops a "0 ms left" hint from busy answers.
 	 */
-	record NoZeroHintLeaseStore(LeaseStore delegate) implements LeaseStore {
+	static final class NoZeroHintLeaseStore extends DelegatingLeaseStore {
+
+		NoZeroHintLeaseStore(LeaseStore delegate) {
+			super(delegate);
+		}
 
 		@Override
 		public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
@@ -99,37 +103,6 @@ final class Experiments {
 			}
 			return acquisition;
 		}
-
-		@Override
-		public Optional<Instant> renew(String lockName, long fencingToken, Duration leaseTime) {
-			return this.delegate.renew(lockName, fencingToken, leaseTime);
-		}
-
-		@Override
-		public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
-			return this.delegate.release(lockName, fencingToken, minHoldTime);
-		}
-
-		@Override
-		public Optional<LeaseRow> lockForCommit(Connection connection, String lockName) throws SQLException {
-			return this.delegate.lockForCommit(connection, lockName);
-		}
-
-		@Override
-		public List<LeaseRow> findAll(int limit) {
-			return this.delegate.findAll(limit);
-		}
-
-		@Override
-		public Optional<LeaseRow> find(String lockName) {
-			return this.delegate.find(lockName);
-		}
-
-		@Override
-		public int deleteExpired(Duration retention) {
-			return this.delegate.deleteExpired(retention);
-		}
-
 	}
 
 }

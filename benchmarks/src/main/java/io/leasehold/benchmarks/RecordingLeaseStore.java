@@ -1,18 +1,10 @@
 package io.leasehold.benchmarks;
 
-import java.sql.SQLException;
-
-import java.sql.Connection;
-
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Locale;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.leasehold.lock.store.Acquisition;
-import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
 
 /**
@@ -20,16 +12,14 @@ import io.leasehold.lock.store.LeaseStore;
  * acquire statement answered (granted, or busy with the holder's remaining lease time), and how
  * soon the same thread tries again after a busy answer. Nothing is changed.
  */
-final class RecordingLeaseStore implements LeaseStore {
-
-	private final LeaseStore delegate;
+final class RecordingLeaseStore extends DelegatingLeaseStore {
 
 	private final Outcomes outcomes;
 
 	private final ThreadLocal<long[]> lastBusy = ThreadLocal.withInitial(() -> new long[] { 0, -1 });
 
 	RecordingLeaseStore(LeaseStore delegate, Outcomes outcomes) {
-		this.delegate = delegate;
+		super(delegate);
 		this.outcomes = outcomes;
 	}
 
@@ -71,36 +61,6 @@ final class RecordingLeaseStore implements LeaseStore {
 			previous[1] = (heldFor != null) ? heldFor.toMillis() : -1;
 		}
 		return acquisition;
-	}
-
-	@Override
-	public Optional<Instant> renew(String lockName, long fencingToken, Duration leaseTime) {
-		return this.delegate.renew(lockName, fencingToken, leaseTime);
-	}
-
-	@Override
-	public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
-		return this.delegate.release(lockName, fencingToken, minHoldTime);
-	}
-
-	@Override
-	public Optional<LeaseRow> lockForCommit(Connection connection, String lockName) throws SQLException {
-		return this.delegate.lockForCommit(connection, lockName);
-	}
-
-	@Override
-	public List<LeaseRow> findAll(int limit) {
-		return this.delegate.findAll(limit);
-	}
-
-	@Override
-	public Optional<LeaseRow> find(String lockName) {
-		return this.delegate.find(lockName);
-	}
-
-	@Override
-	public int deleteExpired(Duration retention) {
-		return this.delegate.deleteExpired(retention);
 	}
 
 	/**
