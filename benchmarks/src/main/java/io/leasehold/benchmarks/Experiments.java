@@ -5,9 +5,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
-import java.util.Optional;
 
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.PGStream;
@@ -21,7 +18,6 @@ import org.springframework.core.env.Environment;
 import io.leasehold.lock.notify.NotifiedWaitStrategy;
 import io.leasehold.lock.notify.PostgresReleaseListener;
 import io.leasehold.lock.store.Acquisition;
-import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
 
 /**
