@@ -1,7 +1,6 @@
 package io.leasehold.lock.core;
 
 import java.lang.reflect.UndeclaredThrowableException;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -240,11 +239,11 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 					(acquisition.heldFor() != null) ? sentAt + acquisition.heldFor().toNanos() : null);
 		}
 		catch (LockStoreException ex) {
-			if (isRowLockTimeout(ex)) {
+			if (StoreFailures.isRowLockTimeout(ex)) {
 				logger.debug("Lock '" + lockName + "' is busy: its row stayed locked");
 				return new Try(null, null, null);
 			}
-			if (isTransient(ex)) {
+			if (StoreFailures.isTransient(ex)) {
 				logger.debug("Lock '" + lockName + "' could not be tried", ex);
 				return new Try(null, ex, null);
 			}
@@ -396,18 +395,6 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		catch (LockStoreException ex) {
 			return "its holder could not be read: " + ex.getMessage();
 		}
-	}
-
-	private static boolean isTransient(LockStoreException ex) {
-		if (!(ex.getCause() instanceof SQLException sql) || sql.getSQLState() == null) {
-			return false;
-		}
-		String state = sql.getSQLState();
-		return state.startsWith("08") || state.startsWith("40") || state.equals("57014") || state.startsWith("57P");
-	}
-
-	private static boolean isRowLockTimeout(LockStoreException ex) {
-		return ex.getCause() instanceof SQLException sql && "55P03".equals(sql.getSQLState());
 	}
 
 	/**
