@@ -72,7 +72,10 @@ public final class TestDatabase {
 					// the JVM is exiting
 				}
 			}));
-			return new TestDatabase(embedded.getJdbcUrl("postgres", "postgres"), "postgres", "", "embedded PostgreSQL");
+			// Not getJdbcUrl(..): it puts the user in the URL, where it would override the username of
+			// tests that connect as another role.
+			return new TestDatabase("jdbc:postgresql://localhost:" + embedded.getPort() + "/postgres", "postgres", "",
+					"embedded PostgreSQL");
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException("Could not start an embedded PostgreSQL", ex);
