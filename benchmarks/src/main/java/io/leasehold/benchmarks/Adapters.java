@@ -22,9 +22,10 @@ final class Adapters {
 					options.leaseholdProperties, options.diagnose, options.experiments);
 			case "advisory" -> new AdvisoryLockAdapter(database, options.nodes);
 			case FLOOR -> new FloorAdapter(FLOOR, database, options.nodes, options.poolSize, "bench_floor_lock");
+			case AnnotatedLeaseholdAdapter.NAME -> AnnotatedLeaseholdAdapter.start(database, options);
 			case "shedlock" -> new ShedLockAdapter(database, options.nodes, options.poolSize);
 			case "jdbc-registry" -> new JdbcRegistryAdapter(database, options.nodes, options.poolSize);
-			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, shedlock, jdbc-registry, leasehold-exp)");
+			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp)");
 		};
 	}
 

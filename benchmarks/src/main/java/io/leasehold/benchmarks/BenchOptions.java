@@ -18,7 +18,7 @@ final class BenchOptions {
 
 	Set<String> scenarios = new LinkedHashSet<>();
 
-	List<String> adapters = new ArrayList<>(List.of("floor", "advisory", "leasehold", "shedlock", "jdbc-registry"));
+	List<String> adapters = new ArrayList<>(List.of("floor", "advisory", "leasehold", "leasehold-annotated", "shedlock", "jdbc-registry"));
 
 	boolean smoke;
 
@@ -76,7 +76,7 @@ final class BenchOptions {
 			  --smoke              everything in a few seconds (short windows), for CI; exits 1 on
 			                       overlapping critical sections, errors or unserved waiters
 			  --adapters=a,b       implementations to run, in order (default floor,advisory,leasehold,
-			                       shedlock,jdbc-registry; also known: leasehold-exp)
+			                       leasehold-annotated,shedlock,jdbc-registry; also known: leasehold-exp)
 			  --cycle-window=3s    uncontended/distinct/select1 window  --cycle-warmup=1s  their warm-up
 			  --million-rows=1000000  rows of the million scenario
 			  --docs=DIR           write DIR/benchmarks.md and DIR/benchmarks.png (chart) from this run

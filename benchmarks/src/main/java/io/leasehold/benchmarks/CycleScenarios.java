@@ -74,16 +74,14 @@ final class CycleScenarios {
 					break;
 				}
 				String key = keyPrefix + (i++ % UNCONTENDED_KEYS);
-				LockAdapter.Handle handle = session.acquire(key, java.time.Duration.ZERO);
-				long acquired = System.nanoTime();
-				if (handle == null) {
+				long[] acquired = new long[1];
+				if (!session.cycle(key, java.time.Duration.ZERO, () -> acquired[0] = System.nanoTime())) {
 					errors++;
 					continue;
 				}
-				handle.release();
 				long end = System.nanoTime();
 				if (start - from >= 0) {
-					acquires.add(acquired - start);
+					acquires.add(acquired[0] - start);
 					cycles.add(end - start);
 					counted++;
 				}
@@ -115,12 +113,10 @@ final class CycleScenarios {
 						if (start - to >= 0) {
 							break;
 						}
-						LockAdapter.Handle handle = session.acquire(key, java.time.Duration.ZERO);
-						if (handle == null) {
+						if (!session.cycle(key, java.time.Duration.ZERO, () -> { })) {
 							errors[index]++;
 							continue;
 						}
-						handle.release();
 						if (start - from >= 0) {
 							counts[index]++;
 						}

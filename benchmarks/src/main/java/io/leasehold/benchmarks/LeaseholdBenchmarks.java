@@ -67,7 +67,7 @@ public final class LeaseholdBenchmarks {
 					report.distinct(result);
 					cycleErrors |= result.errors() > 0;
 				}
-				if (options.scenarios.contains("handoff")) {
+				if (options.scenarios.contains("handoff") && adapter.supportsHandles()) {
 					HandoffDiagnostics diagnostics = (options.diagnose && adapter instanceof LeaseholdAdapter)
 							? new HandoffDiagnostics(database, channel(options)) : null;
 					HotLockScenario.Result result = new HotLockScenario(options, server).run(adapter, diagnostics);
@@ -79,7 +79,7 @@ public final class LeaseholdBenchmarks {
 					hot.put(name, result);
 					report.hot(result);
 				}
-				if (options.scenarios.contains("idle")) {
+				if (options.scenarios.contains("idle") && adapter.supportsHandles()) {
 					IdleWaitersScenario.Result result = new IdleWaitersScenario(options, server).run(adapter);
 					result.print();
 					idle.put(name, result);
