@@ -46,7 +46,7 @@ final class BenchOptions {
 
 	Duration idleWindow = Duration.ofSeconds(10);
 
-	Duration cycleWarmup = Duration.ofSeconds(1);
+	Duration cycleWarmup = Duration.ofSeconds(3);
 
 	Duration cycleWindow = Duration.ofSeconds(3);
 
@@ -77,7 +77,7 @@ final class BenchOptions {
 			                       overlapping critical sections, errors or unserved waiters
 			  --adapters=a,b       implementations to run, in order (default floor,advisory,leasehold,
 			                       leasehold-annotated,shedlock,jdbc-registry; also known: leasehold-exp)
-			  --cycle-window=3s    uncontended/distinct/select1 window  --cycle-warmup=1s  their warm-up
+			  --cycle-window=3s    uncontended/distinct/select1 window  --cycle-warmup=3s  their warm-up
 			  --million-rows=1000000  rows of the million scenario
 			  --docs=DIR           write DIR/benchmarks.md and DIR/benchmarks.png (chart) from this run
 			  --duration=10s       scenario A measurement window      --warmup=2s   its warm-up

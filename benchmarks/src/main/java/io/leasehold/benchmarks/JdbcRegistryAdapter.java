@@ -23,7 +23,7 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 
 /**
  * Spring Integration's {@link JdbcLockRegistry} with a {@link DefaultLockRepository} per node (its
- * own client id and pool), on table {@code BENCH_INT_LOCK} created from the
+ * own client id and pool, a time to live of 60 s), on table {@code BENCH_INT_LOCK} created from the
  * {@code schema-postgresql.sql} shipped in the spring-integration-jdbc jar. Waiting is the
  * registry's own ({@code tryLock(time)}: it retries the database every 100 ms by default). No
  * fencing token.
@@ -31,6 +31,8 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 final class JdbcRegistryAdapter implements LockAdapter {
 
 	static final String PREFIX = "BENCH_INT_";
+
+	static final java.time.Duration TIME_TO_LIVE = java.time.Duration.ofSeconds(60);
 
 	private final List<HikariDataSource> pools = new ArrayList<>();
 
@@ -48,6 +50,9 @@ final class JdbcRegistryAdapter implements LockAdapter {
 			CountingDataSource dataSource = new CountingDataSource(pool, counter);
 			DefaultLockRepository repository = new DefaultLockRepository(dataSource, UUID.randomUUID().toString());
 			repository.setPrefix(PREFIX);
+			// the default time to live (10 s) is shorter than the idle scenario's hold, and the
+			// registry does not renew: the lock would expire under its holder
+			repository.setTimeToLive((int) TIME_TO_LIVE.toMillis());
 			repository.setTransactionManager(new DataSourceTransactionManager(dataSource));
 			repository.afterPropertiesSet();
 			repository.afterSingletonsInstantiated();
@@ -55,7 +60,7 @@ final class JdbcRegistryAdapter implements LockAdapter {
 			this.pools.add(pool);
 			this.counters.add(counter);
 			this.repositories.add(repository);
-			this.registries.add(new JdbcLockRegistry(repository));
+			this.registries.add(new JdbcLockRegistry(repository, TIME_TO_LIVE));
 		}
 	}
 

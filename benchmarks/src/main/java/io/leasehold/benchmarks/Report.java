@@ -275,7 +275,11 @@ final class Report {
 			* **shedlock**: ShedLock's `JdbcTemplateLockProvider` with `usingDbTime()`; no wait of its
 			  own, so contenders poll every 2 ms.
 			* **jdbc-registry**: Spring Integration's `JdbcLockRegistry` with `DefaultLockRepository`
-			  (its own table from `schema-postgresql.sql`); waits by polling every 100 ms (its default).
+			  (its own table from `schema-postgresql.sql`, time to live 60 s: the default 10 s expired
+			  under the idle scenario's holder, as the registry does not renew); waits by polling every
+			  100 ms (its default) once the node-local lock is its own.
+			* **leasehold-annotated**: a bean method with `@DistributedLock` (try once) called through its
+			  proxy; uncontended and distinct-key scenarios only.
 			* Hot key: 8 contenders over 2 nodes, 1 ms hold. Idle: 32 waiters on a held lock, statements
 			  per second per node. 1M rows: acquire latency of one thread, table empty vs 1,000,000
 			  expired rows (Leasehold and floor only).
