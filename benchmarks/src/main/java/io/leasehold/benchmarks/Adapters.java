@@ -9,6 +9,8 @@ final class Adapters {
 
 	static final String REFERENCE = "advisory";
 
+	static final String FLOOR = "floor";
+
 	private Adapters() {
 	}
 
@@ -19,7 +21,11 @@ final class Adapters {
 			case "leasehold-exp" -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
 					options.leaseholdProperties, options.diagnose, options.experiments);
 			case "advisory" -> new AdvisoryLockAdapter(database, options.nodes);
-			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: advisory, leasehold, leasehold-exp)");
+			case FLOOR -> new FloorAdapter(FLOOR, database, options.nodes, options.poolSize, "bench_floor_lock");
+			case AnnotatedLeaseholdAdapter.NAME -> AnnotatedLeaseholdAdapter.start(database, options);
+			case "shedlock" -> new ShedLockAdapter(database, options.nodes, options.poolSize);
+			case "jdbc-registry" -> new JdbcRegistryAdapter(database, options.nodes, options.poolSize);
+			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp)");
 		};
 	}
 

@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Command-line options. Positional arguments name the scenarios ({@code handoff}, {@code idle},
  * {@code all}); {@code --name=value} options tune them; {@code --leasehold.*=value} is passed to
@@ -16,7 +18,7 @@ final class BenchOptions {
 
 	Set<String> scenarios = new LinkedHashSet<>();
 
-	List<String> adapters = new ArrayList<>(List.of("advisory", "leasehold"));
+	List<String> adapters = new ArrayList<>(List.of("floor", "advisory", "leasehold", "leasehold-annotated", "shedlock", "jdbc-registry"));
 
 	boolean smoke;
 
@@ -44,21 +46,40 @@ final class BenchOptions {
 
 	Duration idleWindow = Duration.ofSeconds(10);
 
+	Duration cycleWarmup = Duration.ofSeconds(3);
+
+	Duration cycleWindow = Duration.ofSeconds(3);
+
+	int distinctThreads = 8;
+
+	long millionRows = 1_000_000;
+
+	@Nullable String docs;
+
 	List<String> leaseholdProperties = new ArrayList<>();
 
 	Set<String> experiments = new LinkedHashSet<>();
+
+	static final List<String> ALL = List.of("select1", "uncontended", "distinct", "handoff", "idle", "million");
 
 	static final String USAGE = """
 			Usage: java -jar benchmarks/target/benchmarks.jar [handoff] [idle] [all] [options]
 			  handoff              scenario A: contenders on one hot lock, each holding it briefly
 			  idle                 scenario B: waiters idle on a lock held for the whole window
 			  guard                scenario C: what the commit guard of CORRECTNESS locks costs per commit
-			  all                  A and B (the default)
+			  uncontended          one thread, acquire+release cycles (latency p50/p99, cycles/s)
+			  distinct             8 threads, each on its own key (cycles/s)
+			  select1              SELECT 1 round trip through a pool
+			  million              acquire latency, lease table empty vs --million-rows rows (floor, leasehold)
+			  all                  all of them but guard (the default)
 			Options:
 			  --smoke              everything in a few seconds (short windows), for CI; exits 1 on
 			                       overlapping critical sections, errors or unserved waiters
-			  --adapters=a,b       implementations to run, in order (default advisory,leasehold;
-			                       known: advisory, leasehold, leasehold-exp)
+			  --adapters=a,b       implementations to run, in order (default floor,advisory,leasehold,
+			                       leasehold-annotated,shedlock,jdbc-registry; also known: leasehold-exp)
+			  --cycle-window=3s    uncontended/distinct/select1 window  --cycle-warmup=3s  their warm-up
+			  --million-rows=1000000  rows of the million scenario
+			  --docs=DIR           write DIR/benchmarks.md and DIR/benchmarks.png (chart) from this run
 			  --duration=10s       scenario A measurement window      --warmup=2s   its warm-up
 			  --contenders=8       scenario A threads, spread over the nodes
 			  --hold=1ms           scenario A critical section        --spin        busy-spin instead of parkNanos
@@ -80,11 +101,8 @@ final class BenchOptions {
 		for (String arg : args) {
 			if (!arg.startsWith("--")) {
 				switch (arg) {
-					case "handoff", "idle", "guard" -> options.scenarios.add(arg);
-					case "all" -> {
-						options.scenarios.add("handoff");
-						options.scenarios.add("idle");
-					}
+					case "handoff", "idle", "guard", "uncontended", "distinct", "select1", "million" -> options.scenarios.add(arg);
+					case "all" -> options.scenarios.addAll(ALL);
 					default -> throw new IllegalArgumentException("Unknown scenario '" + arg + "'");
 				}
 				continue;
@@ -124,12 +142,16 @@ final class BenchOptions {
 				case "lock-wait" -> options.lockWait = duration(name, value);
 				case "idle-settle" -> options.idleSettle = duration(name, value);
 				case "idle-window" -> options.idleWindow = duration(name, value);
+				case "cycle-window" -> options.cycleWindow = duration(name, value);
+				case "cycle-warmup" -> options.cycleWarmup = duration(name, value);
+				case "distinct-threads" -> options.distinctThreads = Integer.parseInt(required(name, value));
+				case "million-rows" -> options.millionRows = Long.parseLong(required(name, value));
+				case "docs" -> options.docs = required(name, value);
 				default -> throw new IllegalArgumentException("Unknown option '--" + name + "'");
 			}
 		}
 		if (options.scenarios.isEmpty()) {
-			options.scenarios.add("handoff");
-			options.scenarios.add("idle");
+			options.scenarios.addAll(ALL);
 		}
 		if (!options.experiments.isEmpty() && !options.adapters.contains("leasehold-exp")) {
 			options.adapters = new ArrayList<>(options.adapters);
@@ -140,6 +162,9 @@ final class BenchOptions {
 			options.duration = Duration.ofMillis(1500);
 			options.idleSettle = Duration.ofMillis(500);
 			options.idleWindow = Duration.ofMillis(1500);
+			options.cycleWarmup = Duration.ofMillis(200);
+			options.cycleWindow = Duration.ofMillis(500);
+			options.millionRows = Math.min(options.millionRows, 10_000);
 		}
 		return options;
 	}

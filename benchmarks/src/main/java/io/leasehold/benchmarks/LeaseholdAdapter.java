@@ -53,10 +53,18 @@ final class LeaseholdAdapter implements LockAdapter {
 	 */
 	static LeaseholdAdapter start(String name, BenchDatabase database, int nodeCount, int poolSize,
 			List<String> extraProperties, boolean recordOutcomes, Set<String> experiments) throws InterruptedException {
+		return start(name, database, nodeCount, poolSize, extraProperties, recordOutcomes, experiments,
+				LeaseholdNodeApplication.class);
+	}
+
+	/** As above, with the application's configuration classes ({@link LeaseholdNodeApplication} and more). */
+	static LeaseholdAdapter start(String name, BenchDatabase database, int nodeCount, int poolSize,
+			List<String> extraProperties, boolean recordOutcomes, Set<String> experiments, Class<?>... sources)
+			throws InterruptedException {
 		RecordingLeaseStore.Outcomes outcomes = recordOutcomes ? new RecordingLeaseStore.Outcomes() : null;
 		List<Node> nodes = new ArrayList<>();
 		for (int i = 0; i < nodeCount; i++) {
-			nodes.add(Node.start(database, i, poolSize, extraProperties, outcomes, experiments));
+			nodes.add(Node.start(database, i, poolSize, extraProperties, outcomes, experiments, sources));
 		}
 		LeaseholdAdapter adapter = new LeaseholdAdapter(name, nodes, outcomes);
 		for (Node node : nodes) {
@@ -152,7 +160,7 @@ final class LeaseholdAdapter implements LockAdapter {
 			@Nullable PostgresReleaseListener listener, StatementCounter counter) {
 
 		static Node start(BenchDatabase database, int index, int poolSize, List<String> extraProperties,
-				RecordingLeaseStore.@Nullable Outcomes outcomes, Set<String> experiments) {
+				RecordingLeaseStore.@Nullable Outcomes outcomes, Set<String> experiments, Class<?>... sources) {
 			StatementCounter counter = new StatementCounter(LeaseholdAdapter::classify);
 			List<String> properties = new ArrayList<>(List.of(database.datasourceProperties()));
 			properties.add("spring.datasource.hikari.maximum-pool-size=" + poolSize);
@@ -166,7 +174,7 @@ final class LeaseholdAdapter implements LockAdapter {
 				properties.add("benchmark.experiment.fast-notify=true");
 			}
 			boolean noZeroHint = experiments.contains(Experiments.NO_ZERO_HINT);
-			ConfigurableApplicationContext context = new SpringApplicationBuilder(LeaseholdNodeApplication.class)
+			ConfigurableApplicationContext context = new SpringApplicationBuilder(sources)
 				.web(WebApplicationType.NONE)
 				.properties(properties.toArray(String[]::new))
 				.initializers((applicationContext) -> applicationContext.getBeanFactory()

@@ -34,19 +34,40 @@ public final class LeaseholdBenchmarks {
 		}
 		int exitCode;
 		try (BenchDatabase database = BenchDatabase.open(); ServerStatements server = new ServerStatements(database)) {
-			exitCode = run(options, database, server);
+			exitCode = run(options, database, server, args);
 		}
 		System.exit(exitCode);
 	}
 
-	private static int run(BenchOptions options, BenchDatabase database, ServerStatements server) throws Exception {
-		printHeader(options, database, server);
+	private static int run(BenchOptions options, BenchDatabase database, ServerStatements server, String[] args)
+			throws Exception {
+		long runStarted = System.nanoTime();
+		String header = header(options, database, server);
+		System.out.print(header);
 		Map<String, HotLockScenario.Result> hot = new LinkedHashMap<>();
 		Map<String, IdleWaitersScenario.Result> idle = new LinkedHashMap<>();
+		Report report = new Report();
+		boolean cycleErrors = false;
+		CycleScenarios cycles = new CycleScenarios(options);
+		if (options.scenarios.contains("select1")) {
+			report.select1(cycles.select1(database));
+		}
 		for (String name : options.adapters) {
 			long started = System.nanoTime();
 			try (LockAdapter adapter = Adapters.create(name, database, options)) {
-				if (options.scenarios.contains("handoff")) {
+				if (options.scenarios.contains("uncontended")) {
+					CycleScenarios.Uncontended result = cycles.uncontended(adapter, "bench-uncontended-" + java.util.UUID.randomUUID() + "-");
+					result.print();
+					report.uncontended(result);
+					cycleErrors |= result.errors() > 0;
+				}
+				if (options.scenarios.contains("distinct")) {
+					CycleScenarios.Distinct result = cycles.distinct(adapter);
+					result.print();
+					report.distinct(result);
+					cycleErrors |= result.errors() > 0;
+				}
+				if (options.scenarios.contains("handoff") && adapter.supportsHandles()) {
 					HandoffDiagnostics diagnostics = (options.diagnose && adapter instanceof LeaseholdAdapter)
 							? new HandoffDiagnostics(database, channel(options)) : null;
 					HotLockScenario.Result result = new HotLockScenario(options, server).run(adapter, diagnostics);
@@ -56,38 +77,62 @@ public final class LeaseholdBenchmarks {
 						System.out.print(leasehold.outcomes().report());
 					}
 					hot.put(name, result);
+					report.hot(result);
 				}
-				if (options.scenarios.contains("idle")) {
+				if (options.scenarios.contains("idle") && adapter.supportsHandles()) {
 					IdleWaitersScenario.Result result = new IdleWaitersScenario(options, server).run(adapter);
 					result.print();
 					idle.put(name, result);
+					report.idle(result);
 				}
 			}
 			System.out.printf(Locale.ROOT, "  (%s done in %.1f s)%n", name, (System.nanoTime() - started) / 1e9);
+		}
+		if (options.scenarios.contains("million")) {
+			for (MillionRowsScenario.Result result : new MillionRowsScenario(options).run(database)) {
+				report.million(result);
+				cycleErrors |= result.empty().errors() > 0 || result.full().errors() > 0;
+			}
 		}
 		if (options.scenarios.contains("guard")) {
 			new CommitGuardCostScenario(options.smoke).run(database);
 		}
 		printTargets(hot, idle);
-		return correctnessFailures(hot, idle) ? 1 : 0;
+		report.print();
+		report.printTargets();
+		System.out.printf(Locale.ROOT, "%nWhole run: %.0f s%n", (System.nanoTime() - runStarted) / 1e9);
+		if (options.docs != null) {
+			report.write(java.nio.file.Path.of(options.docs), header,
+					"./mvnw -q -pl benchmarks -am package -DskipTests && java -jar benchmarks/target/benchmarks.jar "
+							+ String.join(" ", args));
+		}
+		if (cycleErrors) {
+			System.out.println("FAILED: an uncontended or distinct-key acquire did not get its free lock");
+		}
+		return (correctnessFailures(hot, idle) || cycleErrors) ? 1 : 0;
 	}
 
-	private static void printHeader(BenchOptions options, BenchDatabase database, ServerStatements server)
+	private static String header(BenchOptions options, BenchDatabase database, ServerStatements server)
 			throws Exception {
-		System.out.println("Leasehold benchmark (issue 3 item 7)" + (options.smoke ? " -- SMOKE MODE, figures meaningless" : ""));
-		System.out.println("  database : " + database.jdbcUrl() + " (" + database.source() + ")");
-		System.out.println("  server   : " + database.serverSettings());
-		System.out.println("  counting : server transactions " + server.method());
-		System.out.println("  machine  : " + SystemLoad.cores() + " cores, load average " + SystemLoad.loadAverage()
-				+ ", Java " + System.getProperty("java.version"));
-		System.out.printf(Locale.ROOT,
+		StringBuilder out = new StringBuilder();
+		out.append("Leasehold benchmark (issues 3 and 6)" + (options.smoke ? " -- SMOKE MODE, figures meaningless" : "")).append('\n');
+		out.append("  database : " + database.jdbcUrl() + " (" + database.source() + ")").append('\n');
+		out.append("  server   : " + database.serverSettings()).append('\n');
+		out.append("  counting : server transactions " + server.method()).append('\n');
+		out.append("  machine  : " + SystemLoad.cores() + " cores, load average " + SystemLoad.loadAverage()
+				+ ", Java " + System.getProperty("java.version") + ", " + System.getProperty("os.name") + " "
+				+ System.getProperty("os.arch")).append('\n');
+		out.append(String.format(Locale.ROOT,
 				"  settings : scenarios %s, adapters %s; A: %d contenders, hold %s (%s), warm-up %s, window %s;"
 						+ " B: %d waiters, settle %s, window %s; %d nodes, pool %d per node; lock wait %s%s%s%n",
 				options.scenarios, options.adapters, options.contenders, options.hold,
 				options.spin ? "busy-spin" : "parkNanos", options.warmup, options.duration, options.waiters,
 				options.idleSettle, options.idleWindow, options.nodes, options.poolSize, options.lockWait,
 				options.leaseholdProperties.isEmpty() ? "" : "; Leasehold " + options.leaseholdProperties,
-				options.experiments.isEmpty() ? "" : "; leasehold-exp experiments " + options.experiments);
+				options.experiments.isEmpty() ? "" : "; leasehold-exp experiments " + options.experiments));
+		out.append(String.format(Locale.ROOT, "  cycles   : warm-up %s, window %s, %d threads on distinct keys; million: %,d rows%n",
+				options.cycleWarmup, options.cycleWindow, options.distinctThreads, options.millionRows));
+		return out.toString();
 	}
 
 	private static String channel(BenchOptions options) {

@@ -30,6 +30,14 @@ public interface LockAdapter extends AutoCloseable {
 	/** Counts the statements the node sent, as seen by the client. */
 	StatementCounter statements(int node);
 
+	/**
+	 * Whether sessions hand out {@link Handle}s ({@link Session#acquire}); when not, only
+	 * {@link Session#cycle} works and the hot-lock and idle-waiter scenarios are skipped.
+	 */
+	default boolean supportsHandles() {
+		return true;
+	}
+
 	/** Whether handles carry a fencing token that grows with every grant of a lock. */
 	boolean issuesFencingTokens();
 
@@ -46,6 +54,25 @@ public interface LockAdapter extends AutoCloseable {
 		 * @return the held lock, or {@code null} when it stayed busy for the whole wait
 		 */
 		@Nullable Handle acquire(String lockName, Duration waitTime) throws Exception;
+
+		/**
+		 * One whole cycle: acquires the lock, runs the body while holding it, releases it.
+		 * Implementations whose API is a callback (an annotated method) override this.
+		 * @return whether the lock was acquired and the body run
+		 */
+		default boolean cycle(String lockName, Duration waitTime, Runnable body) throws Exception {
+			Handle handle = acquire(lockName, waitTime);
+			if (handle == null) {
+				return false;
+			}
+			try {
+				body.run();
+			}
+			finally {
+				handle.release();
+			}
+			return true;
+		}
 
 		@Override
 		default void close() throws Exception {
