@@ -17,9 +17,9 @@ import java.util.UUID;
  */
 final class MillionRowsScenario {
 
-	static final String FLOOR_TABLE = "bench_million_floor";
+	static final String FLOOR_TABLE = "bench_million_floor_" + ProcessHandle.current().pid();
 
-	static final String LEASEHOLD_TABLE = "bench_million_lease";
+	static final String LEASEHOLD_TABLE = "bench_million_lease_" + ProcessHandle.current().pid();
 
 	private final BenchOptions options;
 

@@ -24,6 +24,17 @@ final class Report {
 
 	/** A figure: its column title, unit, and whether more is better. */
 	record Figure(String key, String title, String unit, boolean higherIsBetter, boolean charted) {
+
+		String shortTitle() {
+			return switch (this.key) {
+				case "u.p50" -> "uncontended cycle p50 (less is better)";
+				case "d.rate" -> "distinct keys cycles/s (more)";
+				case "h.rate" -> "hot key sections/s (more)";
+				case "h.wait99" -> "hot key lock-wait p99 (less)";
+				default -> this.title;
+			};
+		}
+
 	}
 
 	static final List<Figure> FIGURES = List.of(
@@ -226,12 +237,15 @@ final class Report {
 
 	private void writeChart(Path file) throws IOException {
 		System.setProperty("java.awt.headless", "true");
-		CategoryChart chart = new CategoryChartBuilder().width(1000).height(520)
+		CategoryChart chart = new CategoryChartBuilder().width(1200).height(560)
 			.title("Ratio to the raw floor of the same run (floor = 1)")
 			.xAxisTitle("")
 			.yAxisTitle("ratio to floor")
 			.build();
-		chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+		chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+		chart.getStyler().setSeriesColors(new java.awt.Color[] { new java.awt.Color(0x4c72b0), new java.awt.Color(0x8c8c8c),
+				new java.awt.Color(0xc44e52), new java.awt.Color(0xdd8452), new java.awt.Color(0x55a868),
+				new java.awt.Color(0x8172b3), new java.awt.Color(0x937860) });
 		chart.getStyler().setYAxisLogarithmic(true);
 		chart.getStyler().setYAxisDecimalPattern("0.##");
 		List<String> categories = new ArrayList<>();
@@ -239,7 +253,7 @@ final class Report {
 		for (Figure figure : presentFigures()) {
 			if (figure.charted()) {
 				charted.add(figure);
-				categories.add(figure.title() + (figure.higherIsBetter() ? " (more is better)" : " (less is better)"));
+				categories.add(figure.shortTitle());
 			}
 		}
 		for (String adapter : this.values.keySet()) {
