@@ -46,7 +46,7 @@ import io.leasehold.lock.LockStoreException;
  * of its timeouts and {@code synchronous_commit = on} that lasts for its implicit transaction
  * only: one round trip per step, and nothing leaks into the pooled connection.
  */
-public class PostgresLeaseStore implements LeaseStore {
+public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	/**
 	 * Settings for the statement that follows, local to its implicit transaction; bound as
@@ -132,6 +132,8 @@ public class PostgresLeaseStore implements LeaseStore {
 
 	private final LeaseStatementTimeouts timeouts;
 
+	private final StatementWatchdog watchdog;
+
 	private final String acquireSql;
 
 	private final String renewSql;
@@ -165,6 +167,7 @@ public class PostgresLeaseStore implements LeaseStore {
 			LeaseStatementTimeouts timeouts, @Nullable String releaseChannel) {
 		this.dataSource = LeaseDataSource.unwrap(dataSource);
 		this.timeouts = timeouts;
+		this.watchdog = new StatementWatchdog(timeouts.cancelAfter());
 		String table = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
 		String sequence = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
 		this.acquireSql = SETTINGS + ACQUIRE.formatted(table, sequence);
@@ -290,8 +293,8 @@ public class PostgresLeaseStore implements LeaseStore {
 		boolean replicated;
 		try (Connection connection = this.dataSource.getConnection()) {
 			ConnectionState original = ConnectionState.prepare(connection, this.timeouts.networkTimeout());
-			try (PreparedStatement statement = connection.prepareStatement(sql)) {
-				statement.setQueryTimeout(this.timeouts.cancelAfterSeconds());
+			try (PreparedStatement statement = connection.prepareStatement(sql);
+					StatementWatchdog.Watch watch = this.watchdog.watch(statement)) {
 				statement.setString(1, Long.toString(this.timeouts.statementTimeout().toMillis()));
 				statement.setString(2, Long.toString(
 						Math.max(1, Math.min(rowLockTimeout.toMillis(), this.timeouts.statementTimeout().toMillis()))));
@@ -317,6 +320,12 @@ public class PostgresLeaseStore implements LeaseStore {
 					null);
 		}
 		return result;
+	}
+
+	/** Stops the watchdog of statements in flight. */
+	@Override
+	public void close() {
+		this.watchdog.close();
 	}
 
 	private static <T> void undo(NotDurableHandler<T> onNotDurable, T result) {
