@@ -148,6 +148,8 @@ public final class PostgresServer implements AutoCloseable {
             this.settings.put("max_replication_slots", "10");
             this.settings.put("hot_standby", "on");
             this.settings.put("wal_retrieve_retry_interval", "'200ms'");
+            // crash recovery and a fresh standby fsync the data directory first: one syncfs(), not a walk
+            this.settings.put("recovery_init_sync_method", "syncfs");
             this.settings.put("logging_collector", "off");
             this.settings.put("log_line_prefix", "'%m [%p] %a '");
             this.settings.put("log_min_messages", "warning");
@@ -402,7 +404,7 @@ public final class PostgresServer implements AutoCloseable {
         String conninfo = "host=127.0.0.1 port=" + this.port + " user=" + USER + " application_name=" + standbyName;
         OsProcesses.run(PgBinaries.asPostgresUser(List.of(this.binaries.tool("pg_basebackup").toString(),
                 "-D", standby.dataDir.toString(), "-R", "-X", "stream", "-C", "-S", standby.slotName(),
-                "--no-sync", "-d", conninfo)), 120, false);
+                "--checkpoint=fast", "--no-sync", "-d", conninfo)), 120, false);
         standby.appendConf("postgresql.conf", Map.of("port", Integer.toString(standby.port)));
         standby.appendConf("postgresql.auto.conf", Map.of("synchronous_standby_names", "''"));
         standby.standby = true;
