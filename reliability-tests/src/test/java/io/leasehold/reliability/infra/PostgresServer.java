@@ -338,6 +338,7 @@ public final class PostgresServer implements AutoCloseable {
         long pid = process.pid();
         // stopped first, so it cannot fork a backend we would miss
         OsProcesses.stop(List.of(pid));
+        awaitStopped(List.of(pid));
         List<Long> children = OsProcesses.descendants(pid);
         OsProcesses.kill(List.of(pid));
         OsProcesses.kill(children);
@@ -364,11 +365,15 @@ public final class PostgresServer implements AutoCloseable {
             return;
         }
         long pid = pid();
+        // the postmaster first, and really stopped (delivery is asynchronous), so it cannot fork
+        // a backend we would miss
         OsProcesses.stop(List.of(pid));
+        awaitStopped(List.of(pid));
         List<Long> all = new ArrayList<>(List.of(pid));
         all.addAll(OsProcesses.descendants(pid));
-        OsProcesses.stop(all);
         this.frozen = List.copyOf(all);
+        OsProcesses.stop(all);
+        awaitStopped(all);
     }
 
     /** SIGCONT of everything {@link #freeze()} stopped. Idempotent. */
@@ -450,8 +455,9 @@ public final class PostgresServer implements AutoCloseable {
         if (!(pid instanceof Number walSender)) {
             throw new IllegalStateException("no walsender on " + this.primary.name + " for " + this.name);
         }
-        OsProcesses.stop(List.of(walSender.longValue()));
         this.pausedWalSender = walSender.longValue();
+        OsProcesses.stop(List.of(walSender.longValue()));
+        awaitStopped(List.of(walSender.longValue()));
     }
 
     /** SIGCONT of the walsender {@link #pauseReplication()} stopped. */
@@ -614,6 +620,11 @@ public final class PostgresServer implements AutoCloseable {
         catch (IOException ex) {
             throw new IllegalStateException("no free loopback port", ex);
         }
+    }
+
+    private void awaitStopped(List<Long> pids) {
+        await(() -> pids.stream().allMatch(p -> OsProcesses.isStopped(p) || OsProcesses.isDead(p)),
+                Duration.ofSeconds(10), "processes of " + this.name + " not stopped after SIGSTOP: " + pids);
     }
 
     private static boolean waitFor(Process process, Duration timeout) {
