@@ -18,7 +18,8 @@ import org.tukaani.xz.XZInputStream;
 /**
  * Where the PostgreSQL server binaries come from: {@code LEASEHOLD_PG_BIN}, else the machine's
  * {@code /usr/lib/postgresql/<version>/bin} (highest version), else the zonky embedded binaries
- * (no {@code pg_basebackup}: no standbys), else none, with the reason.
+ * (no {@code pg_basebackup}: no standbys), else none, with the reason. The system property
+ * {@code leasehold.pg.binaries=embedded} forces the embedded ones.
  */
 record PgBinaries(Path bin, String source) {
 
@@ -74,6 +75,9 @@ record PgBinaries(Path bin, String source) {
                 return "this JVM runs as root and there is no user 'postgres' to run initdb/postgres as";
             }
         }
+        if ("embedded".equals(System.getProperty("leasehold.pg.binaries"))) {
+            return embedded();
+        }
         String configured = System.getenv("LEASEHOLD_PG_BIN");
         if (configured != null && !configured.isBlank()) {
             Path bin = Path.of(configured);
@@ -84,6 +88,10 @@ record PgBinaries(Path bin, String source) {
         if (machine != null) {
             return new PgBinaries(machine, "machine");
         }
+        return embedded();
+    }
+
+    private static Object embedded() {
         try {
             Path zonky = extractZonky();
             if (zonky != null) {

@@ -51,6 +51,20 @@ public final class PostgresServer implements AutoCloseable {
 
     private static final Object TEMPLATE_LOCK = new Object();
 
+    /** Instances not yet closed: killed by a shutdown hook, so a crashed test leaves no server. */
+    private static final java.util.Set<PostgresServer> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(server -> {
+            try {
+                server.kill9();
+            }
+            catch (RuntimeException ex) {
+                // best effort at exit
+            }
+        }), "postgres-server-reaper"));
+    }
+
     private final String name;
 
     private final PgBinaries binaries;
@@ -85,6 +99,7 @@ public final class PostgresServer implements AutoCloseable {
         this.dataDir = this.home.resolve("data");
         this.logFile = this.home.resolve("postgres.log");
         this.port = freePort();
+        LIVE.add(this);
     }
 
     /** {@code <module>/target/pg}: instance homes, the initdb template, extracted binaries. */
@@ -475,6 +490,7 @@ public final class PostgresServer implements AutoCloseable {
             if (isRunning()) {
                 kill9();
             }
+            LIVE.remove(this);
             deleteRecursively(this.dataDir);
         }
     }
