@@ -440,6 +440,17 @@ public final class PostgresServer implements AutoCloseable {
         return standby;
     }
 
+    /**
+     * Replaces this primary's {@code synchronous_standby_names} ({@code FIRST 1 (...)} of the
+     * given standbys; none: asynchronous) and reloads. Commits wait for a listed standby, so clear
+     * it before closing the only synchronous standby of a primary that keeps running.
+     */
+    public synchronized void setSynchronousStandbys(String... standbyNames) {
+        this.synchronousStandbys.clear();
+        this.synchronousStandbys.addAll(List.of(standbyNames));
+        applySynchronousStandbys();
+    }
+
     /** {@code pg_ctl promote} of this standby; returns once it accepts writes. */
     public synchronized void promote() {
         if (!this.standby) {
