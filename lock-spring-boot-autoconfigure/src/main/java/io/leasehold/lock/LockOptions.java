@@ -13,6 +13,12 @@ import org.jspecify.annotations.Nullable;
  */
 public final class LockOptions {
 
+	/**
+	 * The longest duration any option or {@code leasehold.lock.*} duration may have: about 100
+	 * years, so that deadlines computed from it in nanoseconds cannot overflow.
+	 */
+	public static final Duration LONGEST = Duration.ofDays(36_500);
+
 	private static final LockOptions DEFAULTS = new LockOptions(null, null, null, null, null);
 
 	private final @Nullable Duration leaseTime;
@@ -93,13 +99,20 @@ public final class LockOptions {
 		if (value.isNegative() || value.isZero()) {
 			throw new IllegalArgumentException(option + " must be positive, but was " + value);
 		}
-		return value;
+		return notTooLong(option, value);
 	}
 
 	private static Duration notNegative(String option, Duration value) {
 		Objects.requireNonNull(value, () -> option + " must not be null");
 		if (value.isNegative()) {
 			throw new IllegalArgumentException(option + " must not be negative, but was " + value);
+		}
+		return notTooLong(option, value);
+	}
+
+	private static Duration notTooLong(String option, Duration value) {
+		if (value.compareTo(LONGEST) > 0) {
+			throw new IllegalArgumentException(option + " must be at most " + LONGEST.toDays() + " days, but was " + value);
 		}
 		return value;
 	}

@@ -11,6 +11,7 @@ import org.springframework.expression.EvaluationException;
 import org.springframework.expression.Expression;
 
 import io.leasehold.lock.LockConfigurationException;
+import io.leasehold.lock.core.LockNames;
 
 /**
  * Evaluates a lock key over the call's arguments, as {@code @Cacheable} keys are: arguments by
@@ -48,12 +49,31 @@ class LockKeyEvaluator {
 			// SpEL rethrows what a method called by the expression threw, unwrapped.
 			throw invalidKey(lockedMethod, "a method it calls threw " + ex, ex);
 		}
-		if (value == null || value.toString().isEmpty()) {
-			throw invalidKey(lockedMethod, "it yielded " + ((value == null) ? "null" : "an empty string")
+		String text = text(lockedMethod, value);
+		if (text == null || text.isEmpty()) {
+			throw invalidKey(lockedMethod, "it yielded " + ((value == null) ? "null"
+					: (text == null) ? "a " + value.getClass().getName() + " whose toString() returned null"
+							: "an empty string")
 					+ " (an argument referenced by name needs the class compiled with -parameters;"
 					+ " #p0 or #a0 work without)", null);
 		}
-		return value.toString();
+		LockNames.problem(lockedMethod.name() + ":" + text).ifPresent((problem) -> {
+			throw invalidKey(lockedMethod, "the lock name it makes is unusable: " + problem, null);
+		});
+		return text;
+	}
+
+	private static @Nullable String text(LockedMethod lockedMethod, @Nullable Object value) {
+		if (value == null) {
+			return null;
+		}
+		try {
+			return value.toString();
+		}
+		catch (RuntimeException ex) {
+			throw invalidKey(lockedMethod, "toString() of the " + value.getClass().getName() + " it yielded threw " + ex,
+					ex);
+		}
 	}
 
 	private static LockConfigurationException invalidKey(LockedMethod lockedMethod, String problem,

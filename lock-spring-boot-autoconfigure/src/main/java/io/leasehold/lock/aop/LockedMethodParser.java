@@ -19,6 +19,7 @@ import io.leasehold.lock.DistributedLock;
 import io.leasehold.lock.FencingToken;
 import io.leasehold.lock.LockConfigurationException;
 import io.leasehold.lock.LockOptions;
+import io.leasehold.lock.core.LockNames;
 
 /**
  * Turns a {@code @DistributedLock} annotation into a {@link LockedMethod}, failing with an error
@@ -43,6 +44,9 @@ class LockedMethodParser {
 		if (name.isBlank()) {
 			throw invalid(method, "name", annotation.name(), "the lock name must not be empty");
 		}
+		LockNames.problem(name).ifPresent((problem) -> {
+			throw invalid(method, "name", annotation.name(), "the lock name is unusable: " + problem);
+		});
 		LockOptions options = LockOptions.defaults().withPurpose(annotation.purpose());
 		options = withDuration(options, method, "leaseTime", annotation.leaseTime(), LockOptions::withLeaseTime);
 		options = withDuration(options, method, "waitTime", annotation.waitTime(), LockOptions::withWaitTime);

@@ -19,6 +19,9 @@ import io.leasehold.lock.core.LockSettingsResolver;
  */
 final class LockSettingsFactory {
 
+	/** Below PostgreSQL's limit for {@code statement_timeout}, with room for the client's margins. */
+	private static final Duration LONGEST_STATEMENT = Duration.ofDays(24);
+
 	private LockSettingsFactory() {
 	}
 
@@ -33,7 +36,12 @@ final class LockSettingsFactory {
 	}
 
 	static void checkTimings(LeaseholdLockProperties properties) {
-		positive("leasehold.lock.statement-timeout", properties.getStatementTimeout());
+		Duration statementTimeout = positive("leasehold.lock.statement-timeout", properties.getStatementTimeout());
+		if (statementTimeout.compareTo(LONGEST_STATEMENT) > 0) {
+			throw invalid("leasehold.lock.statement-timeout", statementTimeout,
+					"it must be at most " + LONGEST_STATEMENT.toDays() + " days (PostgreSQL's statement_timeout holds"
+							+ " at most 2^31 - 1 milliseconds)");
+		}
 		notNegative("leasehold.lock.local-expiry-margin", properties.getLocalExpiryMargin());
 		positive("leasehold.lock.polling.initial-interval", properties.getPolling().getInitialInterval());
 		Duration maxInterval = positive("leasehold.lock.polling.max-interval", properties.getPolling().getMaxInterval());
@@ -80,12 +88,19 @@ final class LockSettingsFactory {
 		if (value == null || value.isNegative() || value.isZero()) {
 			throw invalid(property, value, "it must be positive");
 		}
-		return value;
+		return notTooLong(property, value);
 	}
 
 	private static Duration notNegative(String property, @Nullable Duration value) {
 		if (value == null || value.isNegative()) {
 			throw invalid(property, value, "it must not be negative");
+		}
+		return notTooLong(property, value);
+	}
+
+	private static Duration notTooLong(String property, Duration value) {
+		if (value.compareTo(LockOptions.LONGEST) > 0) {
+			throw invalid(property, value, "it must be at most " + LockOptions.LONGEST.toDays() + " days");
 		}
 		return value;
 	}

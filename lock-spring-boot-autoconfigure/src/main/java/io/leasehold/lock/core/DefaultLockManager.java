@@ -114,7 +114,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 * without its key
 	 */
 	public Optional<Lease> tryAcquire(String configName, String lockName, LockOptions options) {
-		Assert.hasText(lockName, "lockName must not be empty");
+		LockNames.check(lockName);
 		Assert.notNull(options, "options must not be null");
 		return tryAcquire(configName, lockName, this.settingsResolver.resolve(configName, options)).lease();
 	}
@@ -126,7 +126,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	/** Like {@link #tryAcquire(String, String, LockOptions)}, but throws when the lock stays busy. */
 	public Lease acquire(String configName, String lockName, LockOptions options) {
-		Assert.hasText(lockName, "lockName must not be empty");
+		LockNames.check(lockName);
 		Assert.notNull(options, "options must not be null");
 		Attempt attempt = tryAcquire(configName, lockName, this.settingsResolver.resolve(configName, options));
 		if (attempt.lease().isPresent()) {
