@@ -131,7 +131,7 @@ public final class Checker {
 		}
 
 		// I7: library calls within their bound, except while their own JVM was paused
-		List<long[]> pauses = pauses(faults);
+		List<Window> pauses = pauses(faults);
 		long boundMicros = callBound.toNanos() / 1000;
 		long maxCall = 0;
 		long callsOverBound = 0;
@@ -140,7 +140,7 @@ public final class Checker {
 				continue;
 			}
 			boolean paused = pauses.stream()
-				.anyMatch((p) -> p[0] == op.worker().hashCode() && p[1] < op.completed() && op.invoked() < p[2]);
+				.anyMatch((p) -> p.worker().equals(op.worker()) && p.from() < op.completed() && op.invoked() < p.to());
 			if (paused) {
 				continue;
 			}
@@ -180,19 +180,22 @@ public final class Checker {
 		return holds;
 	}
 
-	/** [worker hash, from, to] of every SIGSTOP ... SIGCONT window. */
-	private static List<long[]> pauses(List<Fault> faults) {
-		List<long[]> windows = new ArrayList<>();
+	private record Window(String worker, long from, long to) {
+	}
+
+	/** Every SIGSTOP ... SIGCONT window; one never resumed lasts to the end. */
+	private static List<Window> pauses(List<Fault> faults) {
+		List<Window> windows = new ArrayList<>();
 		Map<String, Long> open = new HashMap<>();
 		for (Fault fault : faults.stream().sorted(Comparator.comparingLong(Fault::wall)).toList()) {
 			if (fault.kind() == Fault.Kind.PAUSE) {
 				open.put(fault.worker(), fault.wall());
 			}
 			else if (fault.kind() == Fault.Kind.RESUME && open.containsKey(fault.worker())) {
-				windows.add(new long[] { fault.worker().hashCode(), open.remove(fault.worker()), fault.wall() });
+				windows.add(new Window(fault.worker(), open.remove(fault.worker()), fault.wall()));
 			}
 		}
-		open.forEach((worker, from) -> windows.add(new long[] { worker.hashCode(), from, Long.MAX_VALUE }));
+		open.forEach((worker, from) -> windows.add(new Window(worker, from, Long.MAX_VALUE)));
 		return windows;
 	}
 

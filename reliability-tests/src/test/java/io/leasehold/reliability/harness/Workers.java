@@ -68,7 +68,10 @@ public final class Workers implements AutoCloseable {
 		for (WorkerProcess worker : this.workers) {
 			long left = Math.max(1, deadline - System.nanoTime());
 			int code = worker.awaitExit(Duration.ofNanos(left));
-			if (code != 0 && worker.faults().stream().noneMatch((f) -> f.kind() == Fault.Kind.KILL)) {
+			boolean signalled = worker.faults()
+				.stream()
+				.anyMatch((f) -> f.kind() == Fault.Kind.KILL || f.kind() == Fault.Kind.TERM);
+			if (code != 0 && !signalled) {
 				throw new IllegalStateException("Worker " + worker.id() + " exited with " + code + ":\n" + worker.tail());
 			}
 		}
