@@ -1,0 +1,15 @@
+package io.leasehold.reliability.check;
+
+/**
+ * A fault the controller injected into one worker, with the wall-clock time (microseconds
+ * since the epoch) at which the signal was sent.
+ */
+public record Fault(String worker, Kind kind, long wall) {
+
+	public enum Kind {
+
+		PAUSE, RESUME, KILL, TERM
+
+	}
+
+}
