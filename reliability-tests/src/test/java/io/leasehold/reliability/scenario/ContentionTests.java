@@ -4,6 +4,7 @@ import java.time.Duration;
 
 import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.harness.Databases;
+import io.leasehold.reliability.harness.SuiteServers;
 import io.leasehold.reliability.harness.ScenarioReport;
 import io.leasehold.reliability.harness.ScenarioRun;
 import org.junit.jupiter.api.AfterAll;
@@ -34,7 +35,7 @@ class ContentionTests {
 					+ " most holders. Renewal on: a 300 ms lease renewed every 100 ms.",
 			"./mvnw -pl reliability-tests verify -Dtest=ContentionTests");
 
-	private final Databases databases = Databases.local();
+	private final Databases databases = SuiteServers.shared();
 
 	@AfterAll
 	static void writeReport() throws Exception {

@@ -9,6 +9,7 @@ import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.check.Fault;
 import io.leasehold.reliability.harness.Databases;
+import io.leasehold.reliability.harness.SuiteServers;
 import io.leasehold.reliability.harness.ScenarioReport;
 import io.leasehold.reliability.harness.ScenarioRun;
 import io.leasehold.reliability.harness.WorkerProcess;
@@ -32,7 +33,7 @@ class KilledHolderTests {
 	/** A graceful stop must hand the lock over far sooner than the lease would expire. */
 	private static final Duration PROMPT = Duration.ofMillis(700);
 
-	private final Databases databases = Databases.local();
+	private final Databases databases = SuiteServers.shared();
 
 	@Test
 	void terminatedHolderReleasesAtOnceKilledHolderExpires() throws Exception {

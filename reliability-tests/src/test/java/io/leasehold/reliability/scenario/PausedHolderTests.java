@@ -8,6 +8,7 @@ import java.util.List;
 import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.harness.Databases;
+import io.leasehold.reliability.harness.SuiteServers;
 import io.leasehold.reliability.harness.ScenarioReport;
 import io.leasehold.reliability.harness.ScenarioRun;
 import io.leasehold.reliability.harness.WorkerProcess;
@@ -29,7 +30,7 @@ class PausedHolderTests {
 
 	private static final Duration PAUSE = LEASE.multipliedBy(3);
 
-	private final Databases databases = Databases.local();
+	private final Databases databases = SuiteServers.shared();
 
 	@Test
 	void pausedHolderIsOvertakenAndItsWriteRejected() throws Exception {
