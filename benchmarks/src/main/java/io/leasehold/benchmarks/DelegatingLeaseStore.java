@@ -34,8 +34,8 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
-	public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
-		return this.delegate.release(lockName, fencingToken, minHoldTime);
+	public boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere) {
+		return this.delegate.release(lockName, fencingToken, minHoldTime, waitersHere);
 	}
 
 	@Override

@@ -299,10 +299,10 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	void released(DefaultLease lease, boolean stillHeld) {
 		this.held.remove(lease);
 		boolean lost = !stillHeld;
-		this.waitStrategy.releasing(lease.lockName());
+		boolean waitersHere = this.waitStrategy.releasing(lease.lockName());
 		try {
 			boolean released = this.store.release(lease.lockName(), lease.fencingToken(),
-					lease.settings().minHoldTime());
+					lease.settings().minHoldTime(), waitersHere);
 			if (!released && stillHeld) {
 				lost = true;
 				leaseLost(lease, "it had expired or been taken over by another node when it was released");

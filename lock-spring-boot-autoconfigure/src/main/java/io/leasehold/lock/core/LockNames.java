@@ -22,7 +22,7 @@ public final class LockNames {
 	public static String check(String lockName) {
 		Optional<String> problem = problem(lockName);
 		if (problem.isPresent()) {
-			throw new IllegalArgumentException("Lock name " + quote(lockName) + " is unusable: " + problem.get());
+			throw new IllegalArgumentException("lockName " + quote(lockName) + " is unusable: " + problem.get());
 		}
 		return lockName;
 	}

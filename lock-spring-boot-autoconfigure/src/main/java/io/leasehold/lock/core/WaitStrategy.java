@@ -25,8 +25,12 @@ public interface WaitStrategy {
 	/**
 	 * Tells the strategy that this node is about to release the lock, before the release is
 	 * sent.
+	 * @return whether callers of this node wait for the lock, so the release must wake them
+	 * even if no waiter registered in the lock's row (a caller queued behind another of its node
+	 * has not tried the lock yet)
 	 */
-	default void releasing(String lockName) {
+	default boolean releasing(String lockName) {
+		return false;
 	}
 
 	/**

@@ -78,17 +78,19 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 	}
 
 	@Override
-	public void releasing(String lockName) {
+	public boolean releasing(String lockName) {
 		LockQueue queue = this.queues.get(lockName);
-		if (queue != null) {
-			queue.lock.lock();
-			try {
-				queue.releasingHere = true;
-			}
-			finally {
-				queue.lock.unlock();
-			}
+		if (queue == null) {
+			return false;
 		}
+		queue.lock.lock();
+		try {
+			queue.releasingHere = true;
+		}
+		finally {
+			queue.lock.unlock();
+		}
+		return true;
 	}
 
 	@Override

@@ -43,7 +43,17 @@ public interface LeaseStore {
 	 * Ends the lease named by its token, but not before {@code acquired_at + minHoldTime}.
 	 * @return whether the lease was still held with this token
 	 */
-	boolean release(String lockName, long fencingToken, Duration minHoldTime);
+	default boolean release(String lockName, long fencingToken, Duration minHoldTime) {
+		return release(lockName, fencingToken, minHoldTime, false);
+	}
+
+	/**
+	 * Ends the lease named by its token, but not before {@code acquired_at + minHoldTime}, and
+	 * notifies listeners if a waiter registered for the lock or {@code waitersHere}.
+	 * @param waitersHere whether callers of the releasing node wait for the lock
+	 * @return whether the lease was still held with this token
+	 */
+	boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere);
 
 	/**
 	 * Reads the lock's row in the transaction of {@code connection} and locks it against any

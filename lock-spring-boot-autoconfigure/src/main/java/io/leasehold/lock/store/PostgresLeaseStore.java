@@ -113,7 +113,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	/**
 	 * Release that also notifies listeners, in the same transaction, when the lease ends now and
-	 * a node has registered that its callers wait for the lock.
+	 * a node has registered that its callers wait for the lock, or the releasing node has some.
 	 */
 	private static final String RELEASE_AND_NOTIFY = """
 			WITH released AS (
@@ -122,7 +122,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			    RETURNING lock_name, expires_at, waiters_until)
 			SELECT expires_at,
-			    CASE WHEN expires_at <= clock_timestamp() AND waiters_until > clock_timestamp()
+			    CASE WHEN expires_at <= clock_timestamp() AND (waiters_until > clock_timestamp() OR ?)
 			         THEN pg_notify(?, lock_name) END
 			FROM released""";
 
@@ -258,13 +258,14 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	}
 
 	@Override
-	public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
+	public boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere) {
 		return execute("release", lockName, this.releaseSql, this.timeouts.statementTimeout(), (statement) -> {
 			statement.setLong(3, minHoldTime.toMillis());
 			statement.setString(4, lockName);
 			statement.setLong(5, fencingToken);
 			if (this.releaseChannel != null) {
-				statement.setString(6, this.releaseChannel);
+				statement.setBoolean(6, waitersHere);
+				statement.setString(7, this.releaseChannel);
 			}
 		}, ResultSet::next, null);
 	}

@@ -710,7 +710,7 @@ class LeaseholdLockAutoConfigurationTests {
 		}
 
 		@Override
-		public boolean release(String lockName, long fencingToken, Duration minHoldTime) {
+		public boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere) {
 			return this.held.remove(lockName) != null;
 		}
 

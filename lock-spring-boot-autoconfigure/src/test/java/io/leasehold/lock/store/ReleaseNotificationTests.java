@@ -91,6 +91,14 @@ class ReleaseNotificationTests {
 	}
 
 	@Test
+	void releasingNodeWithCallersOfItsOwnWaitingNotifiesWithoutARegistration() throws SQLException {
+		String lock = unique("queued-here");
+		Grant held = grant(lock);
+		assertThat(store.release(lock, held.fencingToken(), Duration.ZERO, true)).isTrue();
+		assertThat(notifiedUntil(lock)).containsExactly(lock);
+	}
+
+	@Test
 	void busyAttemptThatDoesNotWaitRegistersNothing() throws SQLException {
 		String lock = unique("not-waited-for");
 		Grant held = grant(lock);
