@@ -23,8 +23,9 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
-	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
-		return this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout);
+	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout,
+			Duration waiterRegistration) {
+		return this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout, waiterRegistration);
 	}
 
 	@Override

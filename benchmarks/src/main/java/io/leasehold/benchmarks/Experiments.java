@@ -92,8 +92,9 @@ final class Experiments {
 		}
 
 		@Override
-		public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
-			Acquisition acquisition = this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout);
+		public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout,
+			Duration waiterRegistration) {
+			Acquisition acquisition = this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout, waiterRegistration);
 			if (acquisition.granted() == null && acquisition.heldFor() != null && acquisition.heldFor().isZero()) {
 				return Acquisition.busy(null);
 			}

@@ -24,7 +24,8 @@ final class RecordingLeaseStore extends DelegatingLeaseStore {
 	}
 
 	@Override
-	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout,
+			Duration waiterRegistration) {
 		long start = System.nanoTime();
 		long[] previous = this.lastBusy.get();
 		if (previous[0] != 0) {
@@ -34,7 +35,7 @@ final class RecordingLeaseStore extends DelegatingLeaseStore {
 		}
 		Acquisition acquisition;
 		try {
-			acquisition = this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout);
+			acquisition = this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout, waiterRegistration);
 		}
 		catch (RuntimeException ex) {
 			this.outcomes.failed.increment();

@@ -229,8 +229,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		long sentAt = System.nanoTime();
 		Duration rowLockTimeout = Duration.ofNanos(Math.max(deadline - sentAt, MIN_ROW_LOCK_WAIT_NANOS));
 		try {
+			Duration registration = settings.waitTime().isZero() ? Duration.ZERO : this.waitStrategy.waiterRegistration();
 			Acquisition acquisition = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(),
-					rowLockTimeout);
+					rowLockTimeout, registration);
 			if (acquisition.granted() != null) {
 				return new Try(granted(request, acquisition.granted(), sentAt), null, null);
 			}

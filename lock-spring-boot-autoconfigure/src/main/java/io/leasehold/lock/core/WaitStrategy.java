@@ -15,6 +15,14 @@ public interface WaitStrategy {
 	Waiter join(String lockName);
 
 	/**
+	 * How long a caller that found the lock busy registers, in the lock's row, that it waits,
+	 * so that the holder's release notifies; zero when waiters learn of releases otherwise.
+	 */
+	default Duration waiterRegistration() {
+		return Duration.ZERO;
+	}
+
+	/**
 	 * Tells the strategy that this node is about to release the lock, before the release is
 	 * sent.
 	 */

@@ -45,6 +45,16 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		this.fallback = fallback;
 	}
 
+	/**
+	 * Three safety-poll intervals: the head of a queue tries at least once per 1.25 intervals,
+	 * and the store renews a registration with less than two intervals left, so it never lapses
+	 * while anyone waits.
+	 */
+	@Override
+	public Duration waiterRegistration() {
+		return Duration.ofNanos(3 * this.safetyPollNanos);
+	}
+
 	@Override
 	public Waiter join(String lockName) {
 		QueuedWaiter[] joined = new QueuedWaiter[1];

@@ -14,11 +14,24 @@ import java.util.Optional;
 public interface LeaseStore {
 
 	/**
-	 * Takes the lock if it is free or expired, drawing a fresh fencing token.
+	 * Takes the lock if it is free or expired, drawing a fresh fencing token; registers no waiter.
 	 * @param rowLockTimeout how long to wait behind another statement on the same lock's row
 	 * @return the grant, or that another holder's lease has not expired
 	 */
-	Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout);
+	default Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+		return tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout, Duration.ZERO);
+	}
+
+	/**
+	 * Takes the lock if it is free or expired, drawing a fresh fencing token; if it is busy,
+	 * registers that a caller waits for it, so that the holder's release notifies listeners.
+	 * @param rowLockTimeout how long to wait behind another statement on the same lock's row
+	 * @param waiterRegistration how long the registration lasts (a waiter tries again, and so
+	 * renews it, well within that time); zero not to register
+	 * @return the grant, or that another holder's lease has not expired
+	 */
+	Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout,
+			Duration waiterRegistration);
 
 	/**
 	 * Extends the lease named by its token, if it has not expired.

@@ -46,7 +46,7 @@ import io.leasehold.lock.LockStoreException;
  * of its timeouts and {@code synchronous_commit = on} that lasts for its implicit transaction
  * only: one round trip per step, and nothing leaks into the pooled connection.
  */
-public class PostgresLeaseStore implements LeaseStore {
+public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	/**
 	 * Settings for the statement that follows, local to its implicit transaction; bound as
@@ -73,14 +73,31 @@ public class PostgresLeaseStore implements LeaseStore {
 			    SELECT ?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond'
 			    WHERE NOT EXISTS (SELECT FROM %1$s WHERE lock_name = ?)
 			    ON CONFLICT (lock_name) DO NOTHING
-			    RETURNING fencing_token, acquired_at, expires_at)
+			    RETURNING fencing_token, acquired_at, expires_at),
+			waiting AS (
+			    SELECT ?::bigint AS for_millis, ?::bigint AS renew_within_millis),
+			registered AS (
+			    UPDATE %1$s AS lease
+			    SET waiters_until = clock_timestamp() + waiting.for_millis * interval '1 millisecond'
+			    FROM waiting
+			    WHERE lease.lock_name = ? AND waiting.for_millis > 0
+			      AND NOT EXISTS (SELECT FROM taken) AND NOT EXISTS (SELECT FROM created)
+			      AND lease.expires_at > clock_timestamp()
+			      AND (lease.waiters_until IS NULL
+			           OR lease.waiters_until < clock_timestamp() + waiting.renew_within_millis * interval '1 millisecond')
+			    RETURNING lease.lock_name)
 			SELECT fencing_token, acquired_at, expires_at, NULL::bigint AS held_for_millis FROM taken
 			UNION ALL
 			SELECT fencing_token, acquired_at, expires_at, NULL FROM created
 			UNION ALL
-			SELECT NULL, NULL, NULL, ceil(extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
-			FROM %1$s
-			WHERE lock_name = ? AND NOT EXISTS (SELECT FROM taken) AND NOT EXISTS (SELECT FROM created)""";
+			SELECT NULL, NULL, NULL,
+			    CASE WHEN waiting.for_millis > 0 AND NOT EXISTS (SELECT FROM registered)
+			              AND (lease.waiters_until IS NULL
+			                   OR lease.waiters_until < clock_timestamp() + waiting.renew_within_millis * interval '1 millisecond')
+			         THEN 0
+			         ELSE ceil(extract(epoch FROM lease.expires_at - clock_timestamp()) * 1000)::bigint END
+			FROM %1$s AS lease, waiting
+			WHERE lease.lock_name = ? AND NOT EXISTS (SELECT FROM taken) AND NOT EXISTS (SELECT FROM created)""";
 
 	private static final String RENEW = """
 			UPDATE %1$s
@@ -94,14 +111,19 @@ public class PostgresLeaseStore implements LeaseStore {
 			WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			RETURNING expires_at""";
 
-	/** Release that also notifies listeners, in the same transaction, when the lease ends now. */
+	/**
+	 * Release that also notifies listeners, in the same transaction, when the lease ends now and
+	 * a node has registered that its callers wait for the lock.
+	 */
 	private static final String RELEASE_AND_NOTIFY = """
 			WITH released AS (
 			    UPDATE %1$s
 			    SET expires_at = greatest(clock_timestamp(), acquired_at + ? * interval '1 millisecond')
 			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
-			    RETURNING lock_name, expires_at)
-			SELECT expires_at, CASE WHEN expires_at <= clock_timestamp() THEN pg_notify(?, lock_name) END
+			    RETURNING lock_name, expires_at, waiters_until)
+			SELECT expires_at,
+			    CASE WHEN expires_at <= clock_timestamp() AND waiters_until > clock_timestamp()
+			         THEN pg_notify(?, lock_name) END
 			FROM released""";
 
 	private static final String FIND = """
@@ -131,6 +153,8 @@ public class PostgresLeaseStore implements LeaseStore {
 	private final DataSource dataSource;
 
 	private final LeaseStatementTimeouts timeouts;
+
+	private final StatementWatchdog watchdog;
 
 	private final String acquireSql;
 
@@ -165,6 +189,7 @@ public class PostgresLeaseStore implements LeaseStore {
 			LeaseStatementTimeouts timeouts, @Nullable String releaseChannel) {
 		this.dataSource = LeaseDataSource.unwrap(dataSource);
 		this.timeouts = timeouts;
+		this.watchdog = new StatementWatchdog(timeouts.cancelAfter());
 		String table = SqlIdentifier.validate("leasehold.lock.table-name", tableName);
 		String sequence = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
 		this.acquireSql = SETTINGS + ACQUIRE.formatted(table, sequence);
@@ -177,8 +202,19 @@ public class PostgresLeaseStore implements LeaseStore {
 		this.findAllSql = SETTINGS + FIND_ALL.formatted(table);
 	}
 
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * A busy answer that registered a waiter, or found one registered for long enough, is a
+	 * promise that the holder's release will notify. If the registration was needed but found
+	 * the lease just released (its row changed under the statement), the answer says "no time
+	 * left" so the caller tries again at once rather than wait for a notification that was never
+	 * sent.
+	 */
 	@Override
-	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout,
+			Duration waiterRegistration) {
+		long registerMillis = (this.releaseChannel != null) ? waiterRegistration.toMillis() : 0;
 		return execute("acquire", lockName, this.acquireSql, rowLockTimeout, (statement) -> {
 			statement.setString(3, lockName);
 			statement.setString(4, ownerId);
@@ -187,7 +223,11 @@ public class PostgresLeaseStore implements LeaseStore {
 			statement.setString(7, ownerId);
 			statement.setLong(8, leaseTime.toMillis());
 			statement.setString(9, lockName);
-			statement.setString(10, lockName);
+			statement.setLong(10, registerMillis);
+			// renewed once less than two thirds remain: a waiter tries again well before that runs out
+			statement.setLong(11, registerMillis * 2 / 3);
+			statement.setString(12, lockName);
+			statement.setString(13, lockName);
 		}, PostgresLeaseStore::acquisition, (acquisition) -> acquisition.grant()
 			.ifPresent((granted) -> release(lockName, granted.fencingToken(), Duration.ZERO)));
 	}
@@ -290,8 +330,8 @@ public class PostgresLeaseStore implements LeaseStore {
 		boolean replicated;
 		try (Connection connection = this.dataSource.getConnection()) {
 			ConnectionState original = ConnectionState.prepare(connection, this.timeouts.networkTimeout());
-			try (PreparedStatement statement = connection.prepareStatement(sql)) {
-				statement.setQueryTimeout(this.timeouts.cancelAfterSeconds());
+			try (PreparedStatement statement = connection.prepareStatement(sql);
+					StatementWatchdog.Watch watch = this.watchdog.watch(statement)) {
 				statement.setString(1, Long.toString(this.timeouts.statementTimeout().toMillis()));
 				statement.setString(2, Long.toString(
 						Math.max(1, Math.min(rowLockTimeout.toMillis(), this.timeouts.statementTimeout().toMillis()))));
@@ -317,6 +357,12 @@ public class PostgresLeaseStore implements LeaseStore {
 					null);
 		}
 		return result;
+	}
+
+	/** Stops the watchdog of statements in flight. */
+	@Override
+	public void close() {
+		this.watchdog.close();
 	}
 
 	private static <T> void undo(NotDurableHandler<T> onNotDurable, T result) {

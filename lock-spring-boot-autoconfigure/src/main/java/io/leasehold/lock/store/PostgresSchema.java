@@ -32,6 +32,9 @@ public class PostgresSchema {
 	private static final Pattern DEFAULT_NAMES = Pattern
 		.compile("\\b(" + DEFAULT_TABLE + "|" + DEFAULT_SEQUENCE + ")\\b");
 
+	/** The newest column: a table created by an older DDL lacks it. */
+	private static final String WAITERS_COLUMN = "waiters_until";
+
 	/** Serializes concurrent start-ups: CREATE ... IF NOT EXISTS can still collide in the catalog. */
 	private static final long DDL_ADVISORY_LOCK = 0x4c65617365686f6cL;
 
@@ -94,6 +97,11 @@ public class PostgresSchema {
 			if (!exists(statement, "to_regclass('" + this.sequenceName + "')")) {
 				throw missing("sequence", this.sequenceName, "leasehold.lock.sequence-name");
 			}
+			if (!isTrue(statement, hasWaitersColumn())) {
+				throw new LockConfigurationException("The lease table '" + this.tableName + "' lacks the column "
+						+ WAITERS_COLUMN + " (added in Leasehold 0.1.0); run ALTER TABLE " + this.tableName
+						+ " ADD COLUMN IF NOT EXISTS " + WAITERS_COLUMN + " timestamptz, or the DDL in " + SCRIPT_LOCATION);
+			}
 			String missing = missingPrivileges(statement);
 			if (!missing.isEmpty()) {
 				throw new LockConfigurationException("The database user lacks privileges Leasehold needs at run time: "
@@ -118,11 +126,17 @@ public class PostgresSchema {
 	private boolean exists() {
 		try (Connection connection = this.dataSource.getConnection(); Statement statement = connection.createStatement()) {
 			return exists(statement, "to_regclass('" + this.tableName + "')")
-					&& exists(statement, "to_regclass('" + this.sequenceName + "')");
+					&& exists(statement, "to_regclass('" + this.sequenceName + "')")
+					&& isTrue(statement, hasWaitersColumn());
 		}
 		catch (SQLException ex) {
 			return false;
 		}
+	}
+
+	private String hasWaitersColumn() {
+		return "EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('" + this.tableName
+				+ "') AND attname = '" + WAITERS_COLUMN + "' AND NOT attisdropped)";
 	}
 
 	private String missingPrivileges(Statement statement) throws SQLException {

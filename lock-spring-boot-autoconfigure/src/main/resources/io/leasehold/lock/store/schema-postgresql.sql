@@ -13,5 +13,9 @@ CREATE TABLE IF NOT EXISTS leasehold_lock (
     owner_id      text        NOT NULL,
     fencing_token bigint      NOT NULL,
     acquired_at   timestamptz NOT NULL,
-    expires_at    timestamptz NOT NULL
+    expires_at    timestamptz NOT NULL,
+    waiters_until timestamptz
 ) WITH (fillfactor = 80);
+
+-- Added in 0.1.0: until when nodes wait for the lock, so a release notifies only if someone listens.
+ALTER TABLE leasehold_lock ADD COLUMN IF NOT EXISTS waiters_until timestamptz;

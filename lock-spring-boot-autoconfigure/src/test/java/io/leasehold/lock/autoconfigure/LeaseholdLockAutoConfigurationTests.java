@@ -695,7 +695,8 @@ class LeaseholdLockAutoConfigurationTests {
 		final Map<String, Long> held = new ConcurrentHashMap<>();
 
 		@Override
-		public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+		public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout,
+			Duration waiterRegistration) {
 			if (this.held.putIfAbsent(lockName, TOKEN) != null) {
 				return Acquisition.busy(null);
 			}

@@ -22,6 +22,7 @@ import io.leasehold.lock.Lease;
 import io.leasehold.lock.LockOptions;
 import io.leasehold.lock.core.PollingWaitStrategy;
 import io.leasehold.lock.core.WaitStrategy;
+import io.leasehold.lock.store.LeaseStore;
 import io.leasehold.lock.test.LockNode;
 import io.leasehold.lock.test.TestDatabase;
 
@@ -120,8 +121,16 @@ class NotificationsDisabledTests {
 			statement.execute("LISTEN " + DEFAULT_CHANNEL);
 			String silent = "notify-off-silent-" + UUID.randomUUID();
 			String notified = "notify-on-control-" + UUID.randomUUID();
-			off.lockManager().acquire(silent, LockOptions.defaults()).close();
-			on.lockManager().acquire(notified, LockOptions.defaults()).close();
+			// Both locks have a waiter registered in their row, so only the setting decides.
+			Lease silentHeld = off.lockManager().acquire(silent, LockOptions.defaults());
+			Lease notifiedHeld = on.lockManager().acquire(notified, LockOptions.defaults());
+			for (String lockName : List.of(silent, notified)) {
+				assertThat(on.bean(LeaseStore.class)
+					.tryAcquire(lockName, "waiter", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(30))
+					.grant()).isEmpty();
+			}
+			silentHeld.close();
+			notifiedHeld.close();
 
 			PGConnection notifications = connection.unwrap(PGConnection.class);
 			List<PGNotification> received = new ArrayList<>();

@@ -22,6 +22,7 @@ import io.leasehold.lock.Lease;
 import io.leasehold.lock.LockOptions;
 import io.leasehold.lock.autoconfigure.LeaseholdLockProperties;
 import io.leasehold.lock.core.PollingWaitStrategy;
+import io.leasehold.lock.store.LeaseStore;
 import io.leasehold.lock.test.LockNode;
 
 import static io.leasehold.lock.notify.NotifyNodes.POLLING_MAX_30S;
@@ -116,6 +117,10 @@ class ReleaseHandOffTests {
 			PausingWaitStrategy strategy = pausing.bean(PausingWaitStrategy.class);
 			strategy.pauseBeforeJoining(lockName);
 			Lease held = a.lockManager().acquire(lockName, LockOptions.defaults());
+			// Some caller waits already (registered in the row), so the release will notify.
+			assertThat(b.bean(LeaseStore.class)
+				.tryAcquire(lockName, "another-waiter", Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(30))
+				.grant()).isEmpty();
 			Future<Acquired> waiting = executor
 				.submit(() -> acquireAndRelease(pausing, lockName, LockOptions.defaults().withWaitTime(Duration.ofSeconds(5))));
 			assertThat(strategy.busyAnswered.await(10, TimeUnit.SECONDS)).isTrue();
