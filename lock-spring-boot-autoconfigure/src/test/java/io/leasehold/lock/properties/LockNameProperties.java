@@ -149,7 +149,7 @@ class LockNameProperties {
 			Future<Long> waiter;
 			try {
 				waiter = waiterThread.submit(() -> {
-					try (Lease next = nodeB.lockManager().acquire(name, OPTIONS.withWaitTime(Duration.ofSeconds(10)))) {
+					try (Lease next = nodeB.lockManager().acquire(name, OPTIONS.withWaitTime(Duration.ofSeconds(2)))) {
 						return next.fencingToken();
 					}
 				});
@@ -158,7 +158,7 @@ class LockNameProperties {
 			finally {
 				lease.close();
 			}
-			assertThat(waiter.get(10, TimeUnit.SECONDS)).as("token the waiter got for '%s'", abbreviate(name))
+			assertThat(waiter.get(5, TimeUnit.SECONDS)).as("token the waiter got for '%s'", abbreviate(name))
 				.isGreaterThan(lease.fencingToken());
 		}
 		catch (ExecutionException ex) {
