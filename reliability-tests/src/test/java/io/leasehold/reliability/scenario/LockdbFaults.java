@@ -49,11 +49,15 @@ final class LockdbFaults {
 
 	/** Starts a worker of the usual shape: w1 uses {@code @DistributedLock}, the others {@code LockManager}. */
 	static void startWorkers(ScenarioRun run, Duration duration, String... ids) throws Exception {
+		startWorkers(run, duration, LEASE, ids);
+	}
+
+	static void startWorkers(ScenarioRun run, Duration duration, Duration lease, String... ids) throws Exception {
 		for (String id : ids) {
 			run.workers()
 				.start(id, (w) -> w.annotation(id.equals("w1"))
 					.locks("c1", "c2")
-					.leaseTime(LEASE)
+					.leaseTime(lease)
 					.autoRenew(true)
 					.waitTime(WAIT)
 					.set("leasehold.lock.statement-timeout", STATEMENT_TIMEOUT.toMillis() + "ms")
