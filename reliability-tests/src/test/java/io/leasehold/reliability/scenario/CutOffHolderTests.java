@@ -85,7 +85,7 @@ class CutOffHolderTests {
 	 * (Hikari's connection-timeout, 30 s by default), and {@code close()} first waits for a
 	 * renewal stuck the same way, since {@code DefaultLease.renew()} holds the lease's state
 	 * lock across the store call. Measured: close() returned only when the cut healed (4.0 s
-	 * after it began with a 3 s outage; 8+ s with an 8 s outage).
+	 * after it began with a 3 s outage; 9.3 s with an 8 s outage).
 	 */
 	@Test
 	@Order(3)
