@@ -8,7 +8,10 @@ public record Fault(String worker, Kind kind, long wall) {
 
 	public enum Kind {
 
-		PAUSE, RESUME, KILL, TERM
+		PAUSE, RESUME, KILL, TERM,
+
+		/** A network fault on the worker's lease connections (cut, blackhole, a dropped or held reply). */
+		NETWORK
 
 	}
 

@@ -3,12 +3,16 @@ package io.leasehold.reliability.harness;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 import io.leasehold.reliability.CounterStore;
 import io.leasehold.reliability.WorkerSettings;
 import io.leasehold.reliability.check.Checker;
+import io.leasehold.reliability.check.Fault;
 import io.leasehold.reliability.check.Leftovers;
 import io.leasehold.reliability.check.StoreState;
 
@@ -22,6 +26,8 @@ public final class ScenarioRun implements AutoCloseable {
 	private final Databases databases;
 
 	private final Workers workers;
+
+	private final List<Fault> faults = new ArrayList<>();
 
 	private Checker.Result result;
 
@@ -39,13 +45,27 @@ public final class ScenarioRun implements AutoCloseable {
 		return this.workers;
 	}
 
+	/** Records a fault the controller injected other than a signal (a proxy fault), for the checker. */
+	public synchronized Fault fault(String worker, Fault.Kind kind) {
+		Fault fault = new Fault(worker, kind, ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now()));
+		this.faults.add(fault);
+		return fault;
+	}
+
+	/** Every fault so far: the workers' signals and those recorded with {@link #fault}. */
+	public synchronized List<Fault> faults() {
+		List<Fault> all = new ArrayList<>(this.workers.faults());
+		all.addAll(this.faults);
+		return all;
+	}
+
 	/**
 	 * Checks the run once every worker has exited.
 	 * @param callBound longest an acquire or release may take (I7)
 	 * @param leftoverWait how long leases of killed workers may take to expire (I6)
 	 */
 	public Checker.Result check(Duration callBound, Duration leftoverWait) throws SQLException, InterruptedException {
-		this.result = Checker.check(this.workers.events(), this.workers.faults(),
+		this.result = Checker.check(this.workers.events(), faults(),
 				StoreState.read(this.databases.storeDataSource()), callBound);
 		this.leftovers = Leftovers.await(this.databases.lockDataSource(), this.databases.storeDataSource(),
 				leftoverWait);

@@ -33,13 +33,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@link #dropRepliesWhenClientSends(String)}: switches to {@code dropReplies} at the moment
  * a client sends a chunk containing the marker (for example a piece of SQL), before forwarding
  * it: the statement runs, its reply is lost.</li>
+ * <li>{@link #holdReplies()}: client to server is forwarded, server to client bytes are held
+ * (not lost) until {@link #heal()}: a statement runs while its reply waits.</li>
+ * <li>{@link #switchWhenClientSends(String, Mode)}: the one-shot trigger for any mode, for
+ * example {@code BLACKHOLE} to hold a statement back before the server sees it.</li>
  * </ul>
  */
 public final class FaultyProxy implements AutoCloseable {
 
     /** What the proxy does with traffic. */
     public enum Mode {
-        PASS, CUT, BLACKHOLE, DROP_REPLIES
+        PASS, CUT, BLACKHOLE, DROP_REPLIES, HOLD_REPLIES
     }
 
     private final int targetPort;
@@ -57,6 +61,8 @@ public final class FaultyProxy implements AutoCloseable {
     private volatile Mode mode = Mode.PASS;
 
     private volatile byte[] trigger;
+
+    private volatile Mode triggerMode = Mode.DROP_REPLIES;
 
     private volatile CountDownLatch triggered = new CountDownLatch(1);
 
@@ -141,8 +147,25 @@ public final class FaultyProxy implements AutoCloseable {
      * within one read (a PostgreSQL query message normally arrives in one).
      */
     public void dropRepliesWhenClientSends(String marker) {
-        this.triggered = new CountDownLatch(1);
-        this.trigger = marker.getBytes(StandardCharsets.UTF_8);
+        switchWhenClientSends(marker, Mode.DROP_REPLIES);
+    }
+
+    /** Forwards client to server; holds server to client bytes (delivered by {@link #heal()}). */
+    public void holdReplies() {
+        setMode(Mode.HOLD_REPLIES);
+    }
+
+    /**
+     * Arms a one-shot trigger like {@link #dropRepliesWhenClientSends(String)} that switches to
+     * the given mode; with {@code BLACKHOLE} the triggering chunk itself is held until
+     * {@link #heal()}, with {@code HOLD_REPLIES} it is forwarded and its reply held.
+     */
+    public void switchWhenClientSends(String marker, Mode newMode) {
+        synchronized (this.modeLock) {
+            this.triggered = new CountDownLatch(1);
+            this.triggerMode = newMode;
+            this.trigger = marker.getBytes(StandardCharsets.UTF_8);
+        }
     }
 
     /** Waits until the armed trigger fired; false on timeout. */
@@ -219,9 +242,10 @@ public final class FaultyProxy implements AutoCloseable {
      * Blocks while the mode holds traffic (blackhole); false when the link should stop (cut,
      * closed).
      */
-    private boolean awaitForwarding(Link link) {
+    private boolean awaitForwarding(Link link, boolean request) {
         synchronized (this.modeLock) {
-            while (this.mode == Mode.BLACKHOLE && !this.closed && !link.closed) {
+            while ((this.mode == Mode.BLACKHOLE || (this.mode == Mode.HOLD_REPLIES && !request)) && !this.closed
+                    && !link.closed) {
                 try {
                     this.modeLock.wait();
                 }
@@ -240,7 +264,7 @@ public final class FaultyProxy implements AutoCloseable {
             synchronized (this.modeLock) {
                 if (this.trigger == marker) {
                     this.trigger = null;
-                    this.mode = Mode.DROP_REPLIES;
+                    this.mode = this.triggerMode;
                     this.modeLock.notifyAll();
                     this.triggered.countDown();
                 }
@@ -300,7 +324,7 @@ public final class FaultyProxy implements AutoCloseable {
             try {
                 InputStream in = (request ? this.client : this.upstream).getInputStream();
                 OutputStream out = (request ? this.upstream : this.client).getOutputStream();
-                while (awaitForwarding(this)) {
+                while (awaitForwarding(this, request)) {
                     int read = in.read(buffer);
                     if (read < 0) {
                         break;
@@ -308,7 +332,7 @@ public final class FaultyProxy implements AutoCloseable {
                     if (request) {
                         checkTrigger(buffer, read);
                     }
-                    if (!awaitForwarding(this)) {
+                    if (!awaitForwarding(this, request)) {
                         break;
                     }
                     if (!request && FaultyProxy.this.mode == Mode.DROP_REPLIES) {

@@ -6,7 +6,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 
 import io.leasehold.reliability.check.Checker;
+import io.leasehold.reliability.WorkerSettings;
 import io.leasehold.reliability.check.Event;
+import io.leasehold.reliability.check.Fault;
 import io.leasehold.reliability.harness.Databases;
 import io.leasehold.reliability.harness.SuiteServers;
 import io.leasehold.reliability.harness.ScenarioReport;
@@ -71,6 +73,101 @@ class PausedHolderTests {
 			assertThat(r.takeovers()).as("one takeover per pause that hit a holder").hasSizeGreaterThanOrEqualTo(2);
 			assertThat(r.takeoverMax()).as("takeover within lease + margin")
 				.isLessThanOrEqualTo(LEASE.plus(MARGIN).toNanos() / 1000);
+			assertThat(r.callsOverBound()).isZero();
+			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
+			ContentionTests.assertSafe(r);
+		}
+	}
+
+	/**
+	 * Scenario 2 at the other phases: w2 is frozen while one of its lease statements is in flight
+	 * (an acquire that the server grants, a renewal, a release). Its lease connections run through
+	 * a proxy that holds the replies from the moment the statement is sent; w2 is stopped, the
+	 * replies are let go into its socket, and it is resumed 2.5 s (2.5 leases) later. The grant or
+	 * renewal it then reads must not make it believe it holds: every check of that lease after the
+	 * pause fails and the store takes no write of it; others acquire within lease + margin.
+	 */
+	@Test
+	void holderPausedInAcquireRenewOrReleaseDoesNotHoldOnWaking() throws Exception {
+		Duration lease = Duration.ofSeconds(1);
+		Duration pause = Duration.ofMillis(2500);
+		javax.sql.DataSource lockdb = this.databases.lockDataSource();
+		try (io.leasehold.reliability.infra.FaultyProxy proxy = NetFaults.proxyToLockdb(this.databases);
+				ScenarioRun run = new ScenarioRun(this.databases, "paused-in-statement", "c1")) {
+			for (String id : new String[] { "w1", "w2", "w3" }) {
+				run.workers().start(id, (w) -> {
+					w.annotation(id.equals("w1"))
+						.locks("c1")
+						.leaseTime(lease)
+						.autoRenew(true)
+						.waitTime(Duration.ofSeconds(1))
+						.work(Duration.ofMillis(300), Duration.ofMillis(500))
+						.idle(id.equals("w2") ? Duration.ZERO : Duration.ofMillis(500))
+						.duration(Duration.ofSeconds(60))
+						.set("leasehold.lock.statement-timeout", "1s");
+					return id.equals("w2") ? w.set("spring.datasource.url", NetFaults.lockUrlThrough(proxy)) : w;
+				});
+			}
+			run.workers().go(Duration.ofSeconds(60));
+			WorkerProcess w2 = run.workers().get("w2");
+			List<String> figures = new java.util.ArrayList<>();
+			for (String phase : List.of("acquire", "renew", "release")) {
+				String marker = switch (phase) {
+					case "acquire" -> NetFaults.ACQUIRE;
+					case "renew" -> NetFaults.RENEW;
+					default -> NetFaults.RELEASE;
+				};
+				for (int attempt = 0;; attempt++) {
+					assertThat(attempt).as("w2 paused in a granting %s within 8 tries", phase).isLessThan(8);
+					proxy.switchWhenClientSends(marker, io.leasehold.reliability.infra.FaultyProxy.Mode.HOLD_REPLIES);
+					assertThat(proxy.awaitTriggered(Duration.ofSeconds(20))).as("w2 sent a %s", phase).isTrue();
+					io.leasehold.reliability.check.Fault stop = w2.pause();
+					long token;
+					if (phase.equals("acquire")) {
+						var granted = NetFaults.awaitGrant(lockdb, WorkerSettings.lockName("c1"), "w2", 0,
+								Duration.ofMillis(300));
+						long stopWall = stop.wall();
+						if (granted.isEmpty() || w2.events().stream().anyMatch((e) -> e.is("ok", "acquire")
+								&& e.token() == granted.get().token() && e.wall() < stopWall)) {
+							proxy.heal(); // the lock was busy: try the next acquire
+							w2.resume();
+							continue;
+						}
+						token = granted.get().token();
+					}
+					else {
+						token = w2.events().stream().filter((e) -> e.is("ok", "acquire") && e.wall() < stop.wall())
+							.reduce((a, b) -> b).orElseThrow().token();
+					}
+					proxy.heal(); // the reply waits in the frozen JVM's socket
+					Thread.sleep(pause.toMillis()); // the fault's length, not a wait for an outcome
+					Fault resumed = w2.resume();
+					Event next = NetFaults.awaitGrantElsewhere(run.workers(), "w2", stop.wall(), Duration.ofSeconds(5));
+					w2.awaitEvent((e) -> e.is("invoke", "acquire") && e.wall() > resumed.wall(), Duration.ofSeconds(15));
+					List<Event> events = w2.events();
+					figures.add(phase + " (token " + token + "): takeover " + NetFaults.ms(next.wall() - stop.wall()) + " ms");
+					assertThat(next.wall() - stop.wall()).as("I5 takeover after a pause in %s", phase)
+						.isLessThanOrEqualTo(lease.plus(MARGIN).toNanos() / 1000);
+					assertThat(events).as("after the pause in %s, w2 never finds token %d valid", phase, token)
+						.noneMatch((e) -> e.is("ok", "check") && e.token() == token && e.wall() > resumed.wall());
+					assertThat(events).as("after the pause in %s, the store takes no write of token %d", phase, token)
+						.noneMatch((e) -> e.is("ok", "write") && e.token() == token && e.wall() > resumed.wall());
+					break;
+				}
+			}
+			for (WorkerProcess worker : run.all()) {
+				worker.terminate();
+			}
+			run.workers().awaitExit(Duration.ofSeconds(30));
+			Checker.Result r = run.check(Duration.ofSeconds(7), Duration.ofSeconds(5));
+			new ScenarioReport("2b. Holder paused in acquire, renew or release",
+					"Three workers, one lock, 1 s lease renewed every 330 ms, statement timeout 1 s, work 300-500 ms."
+							+ " w2 is frozen (SIGSTOP) for 2.5 s while a lease statement of its own is in flight: its"
+							+ " lease connections run through a proxy that holds the reply until w2 is stopped."
+							+ " Takeover from the SIGSTOP: " + String.join("; ", figures) + ".",
+					"./mvnw -pl reliability-tests verify -Dtest=PausedHolderTests")
+				.row("fenced, renewal on", "SIGSTOP 2.5 s in a granted acquire, a renewal, a release", r, run.leftovers())
+				.write();
 			assertThat(r.callsOverBound()).isZero();
 			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
 			ContentionTests.assertSafe(r);
