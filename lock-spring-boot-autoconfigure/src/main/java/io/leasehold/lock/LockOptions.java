@@ -19,6 +19,8 @@ public final class LockOptions {
 	 */
 	public static final Duration LONGEST = Duration.ofDays(36_500);
 
+	private static final Duration SHORTEST_LEASE = Duration.ofMillis(1);
+
 	private static final LockOptions DEFAULTS = new LockOptions(null, null, null, null, null);
 
 	private final @Nullable Duration leaseTime;
@@ -45,9 +47,9 @@ public final class LockOptions {
 		return DEFAULTS;
 	}
 
-	/** How long a grant lasts without renewal; must be positive. */
+	/** How long a grant lasts without renewal; at least a millisecond, the database's precision. */
 	public LockOptions withLeaseTime(Duration leaseTime) {
-		return new LockOptions(positive("leaseTime", leaseTime), this.waitTime, this.minHoldTime, this.autoRenew,
+		return new LockOptions(atLeastAMillisecond("leaseTime", leaseTime), this.waitTime, this.minHoldTime, this.autoRenew,
 				this.purpose);
 	}
 
@@ -100,6 +102,14 @@ public final class LockOptions {
 			throw new IllegalArgumentException(option + " must be positive, but was " + value);
 		}
 		return notTooLong(option, value);
+	}
+
+	private static Duration atLeastAMillisecond(String option, Duration value) {
+		if (positive(option, value).compareTo(SHORTEST_LEASE) < 0) {
+			throw new IllegalArgumentException(option + " must be at least 1 ms (leases are kept to the millisecond),"
+					+ " but was " + value);
+		}
+		return value;
 	}
 
 	private static Duration notNegative(String option, Duration value) {

@@ -1,6 +1,7 @@
 package io.leasehold.reliability;
 
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -62,6 +63,9 @@ public class WorkerApplication {
 		return new Workload(settings, manager, counter, store, history);
 	}
 
+	/** The pool's connection timeout: part of the bound on every lease call (I7). */
+	public static final Duration POOL_TIMEOUT = Duration.ofMillis(1500);
+
 	public static void main(String[] args) throws InterruptedException, SQLException {
 		SpringApplication application = new SpringApplication(WorkerApplication.class);
 		Map<String, Object> defaults = new LinkedHashMap<>();
@@ -70,6 +74,10 @@ public class WorkerApplication {
 		defaults.put("logging.level.root", "WARN");
 		defaults.put("spring.datasource.username", "postgres");
 		defaults.put("spring.datasource.hikari.maximum-pool-size", "4");
+		// Bounds how long a lease call waits for a connection while lockdb is unreachable
+		// (HikariCP's defaults: 30 s, and 5 s to validate an idle connection).
+		defaults.put("spring.datasource.hikari.connection-timeout", Long.toString(POOL_TIMEOUT.toMillis()));
+		defaults.put("spring.datasource.hikari.validation-timeout", "1000");
 		defaults.put("spring.datasource.hikari.data-source-properties.ApplicationName", "rel-${worker.id}-lock");
 		defaults.put("leasehold.lock.owner-id", "${worker.id}");
 		application.setDefaultProperties(defaults);

@@ -22,11 +22,13 @@ final class LockSettingsFactory {
 	/** Below PostgreSQL's limit for {@code statement_timeout}, with room for the client's margins. */
 	private static final Duration LONGEST_STATEMENT = Duration.ofDays(24);
 
+	private static final Duration SHORTEST_STATEMENT = Duration.ofMillis(100);
+
 	private LockSettingsFactory() {
 	}
 
 	static LockSettingsResolver resolver(LeaseholdLockProperties properties) {
-		LockSettings defaults = new LockSettings(positive("leasehold.lock.lease-time", properties.getLeaseTime()),
+		LockSettings defaults = new LockSettings(leaseTime("leasehold.lock.lease-time", properties.getLeaseTime()),
 				notNegative("leasehold.lock.wait-time", properties.getWaitTime()),
 				notNegative("leasehold.lock.min-hold-time", properties.getMinHoldTime()), properties.isAutoRenew(),
 				Purpose.CORRECTNESS);
@@ -37,6 +39,11 @@ final class LockSettingsFactory {
 
 	static void checkTimings(LeaseholdLockProperties properties) {
 		Duration statementTimeout = positive("leasehold.lock.statement-timeout", properties.getStatementTimeout());
+		if (statementTimeout.compareTo(SHORTEST_STATEMENT) < 0) {
+			throw invalid("leasehold.lock.statement-timeout", statementTimeout,
+					"it must be at least " + SHORTEST_STATEMENT.toMillis() + " ms: a lease statement is a round trip and"
+							+ " a commit");
+		}
 		if (statementTimeout.compareTo(LONGEST_STATEMENT) > 0) {
 			throw invalid("leasehold.lock.statement-timeout", statementTimeout,
 					"it must be at most " + LONGEST_STATEMENT.toDays() + " days (PostgreSQL's statement_timeout holds"
@@ -70,7 +77,7 @@ final class LockSettingsFactory {
 		String prefix = "leasehold.lock.locks." + name + ".";
 		LockOptions options = LockOptions.defaults();
 		if (lock.getLeaseTime() != null) {
-			options = options.withLeaseTime(positive(prefix + "lease-time", lock.getLeaseTime()));
+			options = options.withLeaseTime(leaseTime(prefix + "lease-time", lock.getLeaseTime()));
 		}
 		if (lock.getWaitTime() != null) {
 			options = options.withWaitTime(notNegative(prefix + "wait-time", lock.getWaitTime()));
@@ -89,6 +96,13 @@ final class LockSettingsFactory {
 			throw invalid(property, value, "it must be positive");
 		}
 		return notTooLong(property, value);
+	}
+
+	private static Duration leaseTime(String property, @Nullable Duration value) {
+		if (positive(property, value).toNanos() < 1_000_000) {
+			throw invalid(property, value, "it must be at least 1ms (leases are kept to the millisecond)");
+		}
+		return value;
 	}
 
 	private static Duration notNegative(String property, @Nullable Duration value) {

@@ -3,6 +3,7 @@ package io.leasehold.lock.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Deque;
+import java.util.Optional;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
@@ -39,7 +40,7 @@ final class DefaultLease implements Lease {
 
 	private final Deque<Lease> threadStack;
 
-	/** Serializes renewal with closing, so a renewal cannot extend a lease after its release. */
+	/** Guards closing against scheduling the next renewal; never held across a database call. */
 	private final ReentrantLock stateLock = new ReentrantLock();
 
 	private volatile Instant expiresAt;
@@ -145,42 +146,87 @@ final class DefaultLease implements Lease {
 		}
 	}
 
-	/** Runs on the renewal scheduler. */
+	/**
+	 * Runs on the renewal scheduler. The database call is made without the state lock, so that
+	 * closing never waits for a renewal stuck on an unreachable database. A renewal that lands
+	 * after the lease was released can only extend a release held open by {@code minHoldTime};
+	 * it is undone by releasing again.
+	 */
 	void renew() {
 		this.stateLock.lock();
 		try {
 			if (this.closed || this.lostReason != null) {
 				return;
 			}
-			long sentAt = System.nanoTime();
-			try {
-				var renewed = this.manager.store().renew(this.lockName, this.fencingToken, this.settings.leaseTime());
-				this.manager.metrics().renewal(this.tag, renewed.isPresent());
-				if (renewed.isEmpty()) {
-					markLost("a renewal found it expired or taken over by another node");
-					return;
-				}
-				this.expiresAt = renewed.get();
-				this.deadlineNanos = this.manager.localDeadline(sentAt, this.settings.leaseTime());
-				this.nextRenewal = this.manager.renewer().scheduleNext(this);
+		}
+		finally {
+			this.stateLock.unlock();
+		}
+		long sentAt = System.nanoTime();
+		Optional<Instant> renewed;
+		try {
+			renewed = this.manager.store().renew(this.lockName, this.fencingToken, this.settings.leaseTime());
+		}
+		catch (LeaseholdException ex) {
+			renewalFailed(ex);
+			return;
+		}
+		this.manager.metrics().renewal(this.tag, renewed.isPresent());
+		this.stateLock.lock();
+		try {
+			if (this.closed) {
+				renewed.ifPresent((expiry) -> releaseAgain());
+				return;
 			}
-			catch (LeaseholdException ex) {
-				this.manager.metrics().renewal(this.tag, false);
-				long untilDeadline = this.deadlineNanos - System.nanoTime();
-				if (untilDeadline <= 0) {
-					markLost("it could not be renewed before its deadline: " + ex.getMessage());
-					return;
-				}
-				logger.warn("Renewal of lease on lock '" + this.lockName + "' (token " + this.fencingToken
-						+ ") failed; retrying while it is valid for another " + Duration.ofNanos(untilDeadline), ex);
-				this.nextRenewal = this.manager.renewer().scheduleRetry(this, Duration.ofNanos(untilDeadline));
+			if (renewed.isEmpty()) {
+				markLost("a renewal found it expired or taken over by another node");
+				return;
 			}
+			this.expiresAt = renewed.get();
+			this.deadlineNanos = this.manager.localDeadline(sentAt, this.settings.leaseTime());
+			this.nextRenewal = this.manager.renewer().scheduleNext(this);
 		}
 		catch (RejectedExecutionException ex) {
 			// The scheduler is shutting down; the manager releases every lease it holds.
 		}
 		finally {
 			this.stateLock.unlock();
+		}
+	}
+
+	private void renewalFailed(LeaseholdException ex) {
+		this.manager.metrics().renewal(this.tag, false);
+		this.stateLock.lock();
+		try {
+			if (this.closed) {
+				return;
+			}
+			long untilDeadline = this.deadlineNanos - System.nanoTime();
+			if (untilDeadline <= 0) {
+				markLost("it could not be renewed before its deadline: " + ex.getMessage());
+				return;
+			}
+			logger.warn("Renewal of lease on lock '" + this.lockName + "' (token " + this.fencingToken
+					+ ") failed; retrying while it is valid for another " + Duration.ofNanos(untilDeadline), ex);
+			this.nextRenewal = this.manager.renewer().scheduleRetry(this, Duration.ofNanos(untilDeadline));
+		}
+		catch (RejectedExecutionException rejected) {
+			// The scheduler is shutting down; the manager releases every lease it holds.
+		}
+		finally {
+			this.stateLock.unlock();
+		}
+	}
+
+	/** Ends the lease once more, after a renewal that may have landed after its release. */
+	private void releaseAgain() {
+		try {
+			this.manager.store().release(this.lockName, this.fencingToken, this.settings.minHoldTime());
+		}
+		catch (LeaseholdException ex) {
+			logger.warn("Could not release lease on lock '" + this.lockName + "' (token " + this.fencingToken
+					+ ") after a renewal that ran while it was released; it stays taken until it expires at "
+					+ this.expiresAt + " by the database clock", ex);
 		}
 	}
 

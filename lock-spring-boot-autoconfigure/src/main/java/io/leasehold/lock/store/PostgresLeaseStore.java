@@ -332,7 +332,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		try (Connection connection = this.dataSource.getConnection()) {
 			ConnectionState original = ConnectionState.prepare(connection, this.timeouts.networkTimeout());
 			try (PreparedStatement statement = connection.prepareStatement(sql);
-					StatementWatchdog.Watch watch = this.watchdog.watch(statement)) {
+					StatementWatchdog.Watch watch = this.watchdog.watch(connection)) {
 				statement.setString(1, Long.toString(this.timeouts.statementTimeout().toMillis()));
 				statement.setString(2, Long.toString(
 						Math.max(1, Math.min(rowLockTimeout.toMillis(), this.timeouts.statementTimeout().toMillis()))));

@@ -1,24 +1,37 @@
 package io.leasehold.lock.store;
 
+import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
+import org.postgresql.core.BaseConnection;
+
 /**
- * Cancels lease statements that have run longer than a fixed delay, as a JDBC query timeout
- * would, without a timer task per statement: pgjdbc schedules one on a shared {@code Timer} for
- * every execution, which wakes that timer's thread twice per statement and cost 20-30 us of each
- * 200 us lease statement on a 2-core machine.
- * <p>
- * Every statement is given the same delay, so deadlines arrive in the order statements start and
- * a FIFO queue is enough. Registering never wakes the watchdog: it sleeps until the oldest
- * deadline, or, with nothing in flight, for one whole delay, so whatever starts while it sleeps
- * is due only after it wakes. Cancelling a statement that has just finished is harmless: the
- * driver cancels only a statement still executing.
+ * Asks the server to cancel lease statements that have run longer than a fixed delay, as a JDBC
+ * query timeout would, but without its costs and its trap:
+ * <ul>
+ * <li>pgjdbc schedules a timer task per execution for a query timeout, which wakes its timer
+ * thread twice per statement and cost 20-30 us of each 200 us lease statement on a 2-core
+ * machine. Here every statement is given the same delay, so deadlines arrive in the order
+ * statements start and a FIFO queue is enough; registering never wakes the watchdog: it sleeps
+ * until the oldest deadline or, with nothing in flight, for one whole delay, so whatever starts
+ * while it sleeps is due only after it wakes.</li>
+ * <li>pgjdbc's cancel of a statement makes the executing thread wait until the cancel request
+ * has been answered, which a frozen server never does: a lease call would hang past its network
+ * timeout. Here the request is sent from a thread of its own, and the executing thread returns
+ * when its network timeout fires. A connection whose cancel request is still unanswered when the
+ * statement ends is not reused, so the request cannot cancel a later statement.</li>
+ * </ul>
  */
 final class StatementWatchdog implements AutoCloseable {
+
+	/** How long a statement that ended waits for its cancel request to be answered. */
+	private static final Duration CANCEL_ANSWER_WAIT = Duration.ofSeconds(1);
 
 	private final long delayNanos;
 
@@ -35,9 +48,9 @@ final class StatementWatchdog implements AutoCloseable {
 		this.thread.start();
 	}
 
-	/** Starts watching a statement about to execute; close the watch once it has returned. */
-	Watch watch(Statement statement) {
-		Watch watch = new Watch(statement, System.nanoTime() + this.delayNanos);
+	/** Starts watching the statement about to execute on the connection; close the watch once it returned. */
+	Watch watch(Connection connection) {
+		Watch watch = new Watch(connection, System.nanoTime() + this.delayNanos);
 		dropFinished();
 		this.inFlight.add(watch);
 		return watch;
@@ -46,7 +59,7 @@ final class StatementWatchdog implements AutoCloseable {
 	/** Forgets statements that have returned, so a busy node does not queue up a whole delay's worth. */
 	private void dropFinished() {
 		Watch oldest;
-		while ((oldest = this.inFlight.peek()) != null && oldest.finished) {
+		while ((oldest = this.inFlight.peek()) != null && oldest.isFinished()) {
 			this.inFlight.remove(oldest);
 		}
 	}
@@ -59,7 +72,7 @@ final class StatementWatchdog implements AutoCloseable {
 				continue;
 			}
 			long remaining = oldest.deadlineNanos - System.nanoTime();
-			if (oldest.finished) {
+			if (oldest.isFinished()) {
 				this.inFlight.remove(oldest);
 			}
 			else if (remaining <= 0) {
@@ -81,32 +94,70 @@ final class StatementWatchdog implements AutoCloseable {
 	/** One statement being watched. */
 	static final class Watch implements AutoCloseable {
 
-		private final Statement statement;
+		private static final int RUNNING = 0;
+
+		private static final int CANCELLING = 1;
+
+		private static final int FINISHED = 2;
+
+		private final Connection connection;
 
 		private final long deadlineNanos;
 
-		private volatile boolean finished;
+		private final AtomicInteger state = new AtomicInteger(RUNNING);
 
-		private Watch(Statement statement, long deadlineNanos) {
-			this.statement = statement;
+		private final CountDownLatch cancelAnswered = new CountDownLatch(1);
+
+		private Watch(Connection connection, long deadlineNanos) {
+			this.connection = connection;
 			this.deadlineNanos = deadlineNanos;
 		}
 
-		private void cancel() {
-			if (this.finished) {
-				return;
-			}
-			try {
-				this.statement.cancel();
-			}
-			catch (SQLException ex) {
-				// Closed meanwhile, or the cancel request failed: the network timeout still bounds the wait.
-			}
+		boolean isFinished() {
+			return this.state.get() == FINISHED;
 		}
 
+		private void cancel() {
+			if (!this.state.compareAndSet(RUNNING, CANCELLING)) {
+				return;
+			}
+			Thread sender = new Thread(() -> {
+				try {
+					this.connection.unwrap(BaseConnection.class).cancelQuery();
+				}
+				catch (SQLException | RuntimeException ex) {
+					// The server could not be reached: the network timeout still bounds the statement.
+				}
+				finally {
+					this.cancelAnswered.countDown();
+				}
+			}, "leasehold-statement-cancel");
+			sender.setDaemon(true);
+			sender.start();
+		}
+
+		/**
+		 * Marks the statement as returned. If a cancel request was sent and has not been answered
+		 * on a connection still open, the connection is aborted rather than handed back to the pool.
+		 */
 		@Override
 		public void close() {
-			this.finished = true;
+			if (this.state.compareAndSet(RUNNING, FINISHED)) {
+				return;
+			}
+			this.state.set(FINISHED);
+			try {
+				if (!this.connection.isClosed()
+						&& !this.cancelAnswered.await(CANCEL_ANSWER_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+					this.connection.abort(Runnable::run);
+				}
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+			catch (SQLException ex) {
+				// Broken already: the pool will not hand it out again.
+			}
 		}
 
 	}

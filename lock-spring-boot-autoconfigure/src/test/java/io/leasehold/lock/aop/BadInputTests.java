@@ -334,7 +334,10 @@ class BadInputTests {
 		assertThatNoException().isThrownBy(() -> LockOptions.defaults()
 			.withWaitTime(Duration.ZERO)
 			.withMinHoldTime(Duration.ZERO)
-			.withLeaseTime(Duration.ofNanos(1)));
+			.withLeaseTime(Duration.ofMillis(1)));
+		// the database keeps leases to the millisecond: a shorter one would be granted already expired
+		assertThatIllegalArgumentException().isThrownBy(() -> LockOptions.defaults().withLeaseTime(Duration.ofNanos(999_999)))
+			.withMessageContaining("leaseTime must be at least 1 ms");
 	}
 
 	@Test
