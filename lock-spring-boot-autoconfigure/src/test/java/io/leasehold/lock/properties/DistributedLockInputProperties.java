@@ -126,7 +126,7 @@ class DistributedLockInputProperties {
 
 	/**
 	 * Strings, numbers, objects, null, and keys whose {@code toString()} returns null or throws
-	 * (those two also kept as examples in LockNameBugTests).
+	 * (those two also kept as examples in UnusableInputTests).
 	 */
 	static Gen<Object> keys() {
 		Gen<String> strings = LockNames.names();

@@ -206,7 +206,7 @@ class LockNameProperties {
 
 	/**
 	 * Every generated name, those of 8000 bytes or more and those with an unpaired surrogate
-	 * included (each also kept as an example in LockNameBugTests).
+	 * included (each also kept as an example in UnusableInputTests).
 	 */
 	static Gen<String> names() {
 		return LockNames.names().map(LockNameProperties::tagged);
