@@ -122,6 +122,29 @@ public final class PostgresServer implements AutoCloseable {
 		Assumptions.assumeTrue(lookup instanceof PgBinaries, () -> "no PostgreSQL server: " + lookup);
 	}
 
+	/** Which server binaries the suite runs, and their version, for the report. */
+	public static String binariesDescription() {
+		Object lookup = PgBinaries.lookup();
+		if (!(lookup instanceof PgBinaries binaries)) {
+			return "none (" + lookup + ")";
+		}
+		try {
+			Process process = new ProcessBuilder(binaries.tool("postgres").toString(), "--version").redirectErrorStream(true)
+				.start();
+			String version = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+				.trim();
+			process.waitFor();
+			return version + " (" + binaries.source() + ", " + binaries.bin() + ")";
+		}
+		catch (java.io.IOException ex) {
+			return binaries.bin() + " (" + binaries.source() + ")";
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return binaries.bin() + " (" + binaries.source() + ")";
+		}
+	}
+
 	/** Skips the calling test, with the reason printed, when standbys cannot be made. */
 	public static void assumeStandbysAvailable() {
 		assumeAvailable();
