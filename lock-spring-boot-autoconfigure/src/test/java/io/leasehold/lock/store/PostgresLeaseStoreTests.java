@@ -9,6 +9,7 @@ import java.util.UUID;
 
 import javax.sql.DataSource;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -54,6 +55,10 @@ class PostgresLeaseStoreTests extends AbstractLeaseStoreContractTests {
 	void rowLockHeldTooLongFailsWithinStatementTimeout() throws SQLException {
 		String lock = "store-row-locked-" + UUID.randomUUID();
 		store.tryAcquire(lock, "node-a", Duration.ofMillis(1), Duration.ofSeconds(1)).grant().orElseThrow();
+		// the next acquire must find the lease expired, so that it waits for the row lock
+		Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> store.find(lock)
+			.map((row) -> row.expiresAt().isBefore(row.observedAt()))
+			.orElse(false));
 		try (Connection blocker = dataSource.getConnection()) {
 			blocker.setAutoCommit(false);
 			try (PreparedStatement statement = blocker
