@@ -207,6 +207,9 @@ final class Report {
 		}
 	}
 
+	/** Marks the start of the hand-written part of {@code benchmarks.md}, which regeneration keeps. */
+	static final String HAND_WRITTEN = "<!-- hand-written below: kept when the figures are regenerated -->";
+
 	/** Writes {@code benchmarks.md} and {@code benchmarks.png} into the directory. */
 	void write(Path directory, String header, String command) throws IOException {
 		Files.createDirectories(directory);
@@ -231,8 +234,23 @@ final class Report {
 			md.append("| ").append(row[0]).append(" | ").append(row[1]).append(" | ").append(row[2]).append(" |\n");
 		}
 		md.append('\n').append(NOTES);
-		Files.writeString(directory.resolve("benchmarks.md"), md.toString(), StandardCharsets.UTF_8);
+		Path file = directory.resolve("benchmarks.md");
+		md.append(handWritten(file));
+		Files.writeString(file, md.toString(), StandardCharsets.UTF_8);
 		System.out.println("Wrote " + directory.resolve("benchmarks.md") + " and " + chart);
+	}
+
+	/**
+	 * What follows {@link #HAND_WRITTEN} in the existing document: the analysis written after a
+	 * run, kept when the figures are regenerated (and to be revised against them).
+	 */
+	private static String handWritten(Path file) throws IOException {
+		if (!Files.exists(file)) {
+			return "";
+		}
+		String existing = Files.readString(file, StandardCharsets.UTF_8);
+		int marker = existing.indexOf(HAND_WRITTEN);
+		return (marker < 0) ? "" : "\n" + existing.substring(marker);
 	}
 
 	private void writeChart(Path file) throws IOException {

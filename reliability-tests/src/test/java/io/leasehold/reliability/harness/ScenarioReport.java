@@ -79,9 +79,9 @@ public final class ScenarioReport {
 		}
 	}
 
-	/** By the leading scenario number of the title ("4. ..."), then by title. */
+	/** By the leading scenario number of the title ("4. ...", "2b. ..."), then by title. */
 	private static final Comparator<String> SCENARIO_ORDER = Comparator
-		.comparingInt((String title) -> title.matches("\\d+\\..*") ? Integer.parseInt(title.substring(0, title.indexOf('.')))
+		.comparingInt((String title) -> title.matches("\\d+.*") ? Integer.parseInt(title.replaceFirst("^(\\d+).*", "$1"))
 				: Integer.MAX_VALUE)
 		.thenComparing(Comparator.naturalOrder());
 
