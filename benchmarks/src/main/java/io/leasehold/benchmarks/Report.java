@@ -27,7 +27,7 @@ final class Report {
 
 		String shortTitle() {
 			return switch (this.key) {
-				case "u.p50" -> "uncontended cycle p50 (less is better)";
+				case "u.p50" -> "uncontended p50 (less)";
 				case "d.rate" -> "distinct keys cycles/s (more)";
 				case "h.rate" -> "hot key sections/s (more)";
 				case "h.wait99" -> "hot key lock-wait p99 (less)";
