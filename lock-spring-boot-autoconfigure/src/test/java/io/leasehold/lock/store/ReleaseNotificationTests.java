@@ -70,12 +70,7 @@ class ReleaseNotificationTests {
 	void releaseOfALockNobodyWaitsForSendsNoNotification() throws SQLException {
 		String uncontended = unique("uncontended");
 		acquireAndRelease(uncontended);
-		String control = unique("control");
-		Grant held = grant(control);
-		registerWaiter(control);
-		assertThat(store.release(control, held.fencingToken(), Duration.ZERO)).isTrue();
-
-		assertThat(notifiedUntil(control)).containsExactly(control);
+		assertNothingNotifiedBeforeAControl();
 	}
 
 	@Test
@@ -105,11 +100,7 @@ class ReleaseNotificationTests {
 		assertThat(store.tryAcquire(lock, "quitter", LEASE, ROW_LOCK_WAIT).grant()).isEmpty();
 		assertThat(store.release(lock, held.fencingToken(), Duration.ZERO)).isTrue();
 
-		String control = unique("control");
-		Grant controlHeld = grant(control);
-		registerWaiter(control);
-		store.release(control, controlHeld.fencingToken(), Duration.ZERO);
-		assertThat(notifiedUntil(control)).containsExactly(control);
+		assertNothingNotifiedBeforeAControl();
 	}
 
 	@Test
@@ -125,11 +116,7 @@ class ReleaseNotificationTests {
 		Grant third = grant(lock);
 		Thread.sleep(700); // the registration has lapsed by the database clock: nobody renewed it
 		store.release(lock, third.fencingToken(), Duration.ZERO);
-		String control = unique("control");
-		Grant controlHeld = grant(control);
-		registerWaiter(control);
-		store.release(control, controlHeld.fencingToken(), Duration.ZERO);
-		assertThat(notifiedUntil(control)).containsExactly(control);
+		assertNothingNotifiedBeforeAControl();
 	}
 
 	@Test
@@ -166,6 +153,18 @@ class ReleaseNotificationTests {
 				return rows.next() && rows.getInt(1) > 0;
 			}
 		}
+	}
+
+	/**
+	 * Releases a control lock that has a waiter registered: its notification comes after any of
+	 * the releases before it, so it must be the only one received.
+	 */
+	private static void assertNothingNotifiedBeforeAControl() throws SQLException {
+		String control = unique("control");
+		Grant held = grant(control);
+		registerWaiter(control);
+		assertThat(store.release(control, held.fencingToken(), Duration.ZERO)).isTrue();
+		assertThat(notifiedUntil(control)).containsExactly(control);
 	}
 
 	private static void acquireAndRelease(String lock) {

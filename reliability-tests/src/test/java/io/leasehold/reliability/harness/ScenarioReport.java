@@ -62,6 +62,9 @@ public final class ScenarioReport {
 	 * their titles (scenario numbers), whatever order the test classes ran in.
 	 */
 	public void write() throws IOException {
+		if (this.rows.isEmpty()) {
+			return; // skipped, or failed before its first run
+		}
 		Files.createDirectories(FILE.getParent());
 		synchronized (ScenarioReport.class) {
 			Map<String, String> sections = new TreeMap<>(SCENARIO_ORDER);

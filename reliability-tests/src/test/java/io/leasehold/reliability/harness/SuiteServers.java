@@ -34,6 +34,12 @@ public final class SuiteServers {
 		return of(lockdb, storedb);
 	}
 
+	/** The shared store server, for scenarios that start a lease server of their own. */
+	public static synchronized PostgresServer storedb() {
+		shared();
+		return storedb;
+	}
+
 	/** The databases of servers a scenario started itself. */
 	public static Databases of(PostgresServer lockServer, PostgresServer storeServer) {
 		return new Databases(lockServer.jdbcUrl("postgres"), storeServer.jdbcUrl("postgres"), PostgresServer.USER);

@@ -1,5 +1,6 @@
 package io.leasehold.reliability.scenario;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -46,20 +47,14 @@ class DatabaseCrashTests {
 					+ " recovery). The store is on a separate server.",
 			"./mvnw -pl reliability-tests verify -Dtest=DatabaseCrashTests");
 
-	private static PostgresServer storedb;
-
 	@BeforeAll
-	static void startStore() {
+	static void assumeServers() {
 		PostgresServer.assumeAvailable();
-		storedb = PostgresServer.builder("storedb-crash").start();
 	}
 
 	@AfterAll
-	static void stopStore() throws Exception {
-		if (storedb != null) {
-			report.write();
-			storedb.close();
-		}
+	static void writeReport() throws IOException {
+		report.write();
 	}
 
 	@Test
@@ -90,7 +85,7 @@ class DatabaseCrashTests {
 			// with the setting off, WAL is flushed only by this writer: make the window of loss wide
 			.setting("wal_writer_delay", synchronousCommit ? "'200ms'" : "'10s'")
 			.start()) {
-			Databases databases = SuiteServers.of(lockdb, storedb);
+			Databases databases = SuiteServers.of(lockdb, SuiteServers.storedb());
 			lockdb.execute("postgres", "CREATE TABLE crash_control (id int)");
 			try (ScenarioRun run = new ScenarioRun(databases, name, "c1", "c2")) {
 				LockdbFaults.startWorkers(run, RUN, "w1", "w2", "w3");

@@ -1,5 +1,6 @@
 package io.leasehold.reliability.scenario;
 
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -15,6 +16,7 @@ import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.check.Op;
 import io.leasehold.reliability.harness.Databases;
 import io.leasehold.reliability.harness.ScenarioRun;
+import io.leasehold.reliability.harness.SuiteServers;
 import io.leasehold.reliability.infra.PostgresServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -54,20 +56,14 @@ class FailoverTests {
 					+ " separate server.",
 			"./mvnw -pl reliability-tests verify -Dtest=FailoverTests");
 
-	private static PostgresServer storedb;
-
 	@BeforeAll
-	static void startStore() {
+	static void assumeServers() {
 		PostgresServer.assumeStandbysAvailable();
-		storedb = PostgresServer.builder("storedb-failover").start();
 	}
 
 	@AfterAll
-	static void stopStore() throws Exception {
-		if (storedb != null) {
-			report.write();
-			storedb.close();
-		}
+	static void writeReport() throws IOException {
+		report.write();
 	}
 
 	@Test
@@ -129,7 +125,7 @@ class FailoverTests {
 		Duration run = Duration.ofSeconds(7);
 		try (PostgresServer primary = PostgresServer.builder("lockdb-cancel").start();
 				PostgresServer standby = primary.createStandby("lockdb_cancel_standby", true)) {
-			Databases databases = new Databases(primary.jdbcUrl("postgres"), storedb.jdbcUrl("postgres"),
+			Databases databases = new Databases(primary.jdbcUrl("postgres"), SuiteServers.storedb().jdbcUrl("postgres"),
 					PostgresServer.USER);
 			try (ScenarioRun scenario = new ScenarioRun(databases, "failover-cancelled-wait", "c1", "c2")) {
 				LockdbFaults.startWorkers(scenario, run, lease, "w1", "w2", "w3");
@@ -195,7 +191,7 @@ class FailoverTests {
 			throws Exception {
 		String url = "jdbc:postgresql://127.0.0.1:" + primary.port() + ",127.0.0.1:" + standby.port()
 				+ "/postgres?user=" + PostgresServer.USER + "&targetServerType=primary&hostRecheckSeconds=1";
-		Databases databases = new Databases(url, storedb.jdbcUrl("postgres"), PostgresServer.USER);
+		Databases databases = new Databases(url, SuiteServers.storedb().jdbcUrl("postgres"), PostgresServer.USER);
 		try (ScenarioRun run = new ScenarioRun(databases, name, "c1", "c2")) {
 			LockdbFaults.startWorkers(run, RUN, "w1", "w2", "w3");
 			run.workers().go(Duration.ofSeconds(60));

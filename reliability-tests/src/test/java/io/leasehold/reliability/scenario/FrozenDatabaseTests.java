@@ -1,5 +1,6 @@
 package io.leasehold.reliability.scenario;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 
@@ -37,20 +38,14 @@ class FrozenDatabaseTests {
 					+ " pool 1.5 s + statement timeout 1 s + 2 s = " + CALL_BOUND.toMillis() + " ms.",
 			"./mvnw -pl reliability-tests verify -Dtest=FrozenDatabaseTests");
 
-	private static PostgresServer storedb;
-
 	@BeforeAll
-	static void startStore() {
+	static void assumeServers() {
 		PostgresServer.assumeAvailable();
-		storedb = PostgresServer.builder("storedb-frozen").start();
 	}
 
 	@AfterAll
-	static void stopStore() throws Exception {
-		if (storedb != null) {
-			report.write();
-			storedb.close();
-		}
+	static void writeReport() throws IOException {
+		report.write();
 	}
 
 	@Test
@@ -90,7 +85,7 @@ class FrozenDatabaseTests {
 
 	private Frozen run(String name) throws Exception {
 		try (PostgresServer lockdb = PostgresServer.builder("lockdb-frozen").start();
-				ScenarioRun run = new ScenarioRun(SuiteServers.of(lockdb, storedb), name, "c1", "c2")) {
+				ScenarioRun run = new ScenarioRun(SuiteServers.of(lockdb, SuiteServers.storedb()), name, "c1", "c2")) {
 			LockdbFaults.startWorkers(run, RUN, "w1", "w2", "w3");
 			run.workers().go(Duration.ofSeconds(60));
 			LockdbFaults.awaitGrants(run, nowMicros(), 6, Duration.ofSeconds(20));
