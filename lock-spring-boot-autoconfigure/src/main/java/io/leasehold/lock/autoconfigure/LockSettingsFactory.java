@@ -59,7 +59,7 @@ final class LockSettingsFactory {
 		positive("leasehold.lock.cleanup.interval", properties.getCleanup().getInterval());
 		positive("leasehold.lock.notify.safety-poll-interval", properties.getNotify().getSafetyPollInterval());
 		positive("leasehold.lock.notify.max-reconnect-backoff", properties.getNotify().getMaxReconnectBackoff());
-		Duration retention = properties.getCleanup().getRetention();
+		Duration retention = notNegative("leasehold.lock.cleanup.retention", properties.getCleanup().getRetention());
 		Duration minimum = properties.getStatementTimeout().multipliedBy(10).plusMinutes(1);
 		if (retention.compareTo(minimum) < 0) {
 			throw invalid("leasehold.lock.cleanup.retention", retention, "it must be at least " + minimum

@@ -172,10 +172,11 @@ final class DefaultLease implements Lease {
 			return;
 		}
 		this.manager.metrics().renewal(this.tag, renewed.isPresent());
+		boolean renewedAfterClose = false;
 		this.stateLock.lock();
 		try {
 			if (this.closed) {
-				renewed.ifPresent((expiry) -> releaseAgain());
+				renewedAfterClose = renewed.isPresent();
 				return;
 			}
 			if (renewed.isEmpty()) {
@@ -191,14 +192,19 @@ final class DefaultLease implements Lease {
 		}
 		finally {
 			this.stateLock.unlock();
+			if (renewedAfterClose) {
+				releaseAgain();
+			}
 		}
 	}
 
 	private void renewalFailed(LeaseholdException ex) {
 		this.manager.metrics().renewal(this.tag, false);
+		boolean failedAfterClose = false;
 		this.stateLock.lock();
 		try {
 			if (this.closed) {
+				failedAfterClose = true;
 				return;
 			}
 			long untilDeadline = this.deadlineNanos - System.nanoTime();
@@ -215,6 +221,10 @@ final class DefaultLease implements Lease {
 		}
 		finally {
 			this.stateLock.unlock();
+			if (failedAfterClose) {
+				// The renewal may have committed after the release all the same.
+				releaseAgain();
+			}
 		}
 	}
 

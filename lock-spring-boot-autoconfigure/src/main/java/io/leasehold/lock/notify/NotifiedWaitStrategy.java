@@ -46,13 +46,14 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 	}
 
 	/**
-	 * Three safety-poll intervals: the head of a queue tries at least once per 1.25 intervals,
-	 * and the store renews a registration with less than two intervals left, so it never lapses
+	 * Four safety-poll intervals: the store renews a registration with less than two thirds of
+	 * it left, and the head of a queue tries at least once per 1.25 intervals, or 2.5 when it
+	 * leaves without trying and the next caller becomes the head, so a registration never lapses
 	 * while anyone waits.
 	 */
 	@Override
 	public Duration waiterRegistration() {
-		return Duration.ofNanos(3 * this.safetyPollNanos);
+		return Duration.ofNanos(4 * this.safetyPollNanos);
 	}
 
 	@Override

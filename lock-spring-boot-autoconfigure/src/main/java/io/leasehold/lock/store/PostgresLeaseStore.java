@@ -228,8 +228,28 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			statement.setLong(11, registerMillis * 2 / 3);
 			statement.setString(12, lockName);
 			statement.setString(13, lockName);
-		}, PostgresLeaseStore::acquisition, (acquisition) -> acquisition.grant()
-			.ifPresent((granted) -> release(lockName, granted.fencingToken(), Duration.ZERO)));
+		}, PostgresLeaseStore::acquisition, undoGrant(lockName));
+	}
+
+	/**
+	 * A grant not confirmed by synchronous replication is released and the acquire fails; a busy
+	 * answer stands, since what it may have written (a waiter's registration) costs at most a
+	 * notification if lost.
+	 */
+	private NotDurableHandler<Acquisition> undoGrant(String lockName) {
+		return new NotDurableHandler<>() {
+
+			@Override
+			public boolean mustBeDurable(Acquisition acquisition) {
+				return acquisition.grant().isPresent();
+			}
+
+			@Override
+			public void undo(Acquisition acquisition) {
+				acquisition.grant().ifPresent((granted) -> release(lockName, granted.fencingToken(), Duration.ZERO));
+			}
+
+		};
 	}
 
 	/**
@@ -239,7 +259,9 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	 */
 	private static Acquisition acquisition(ResultSet rows) throws SQLException {
 		if (!rows.next()) {
-			return Acquisition.busy(null);
+			// The row was being created by another statement that the snapshot could not see:
+			// look again at once, now that it is there (and register, if waiting).
+			return Acquisition.busy(Duration.ZERO);
 		}
 		long heldForMillis = rows.getLong(4);
 		if (!rows.wasNull()) {
@@ -331,8 +353,9 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		boolean replicated;
 		try (Connection connection = this.dataSource.getConnection()) {
 			ConnectionState original = ConnectionState.prepare(connection, this.timeouts.networkTimeout());
-			try (PreparedStatement statement = connection.prepareStatement(sql);
-					StatementWatchdog.Watch watch = this.watchdog.watch(connection)) {
+			StatementWatchdog.Watch watch = this.watchdog.watch(connection);
+			boolean aborted = false;
+			try (PreparedStatement statement = connection.prepareStatement(sql)) {
 				statement.setString(1, Long.toString(this.timeouts.statementTimeout().toMillis()));
 				statement.setString(2, Long.toString(
 						Math.max(1, Math.min(rowLockTimeout.toMillis(), this.timeouts.statementTimeout().toMillis()))));
@@ -342,14 +365,17 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 						&& !warnedNotReplicated(connection.getWarnings());
 			}
 			finally {
-				original.restore(connection);
+				aborted = watch.finish();
+				if (!aborted) {
+					original.restore(connection);
+				}
 			}
 		}
 		catch (SQLException ex) {
 			throw new LockStoreException("Could not " + operation + " lease on lock '" + lockName
 					+ "': the lease database failed (SQLState " + ex.getSQLState() + ": " + ex.getMessage() + ")", ex);
 		}
-		if (!replicated) {
+		if (!replicated && (onNotDurable == null || onNotDurable.mustBeDurable(result))) {
 			if (onNotDurable != null) {
 				undo(onNotDurable, result);
 			}
@@ -443,9 +469,13 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	}
 
-	@FunctionalInterface
+	/** What to do about a result whose commit synchronous replication did not confirm. */
 	private interface NotDurableHandler<T> {
 
+		/** Whether losing this result in a failover matters; if not, it stands. */
+		boolean mustBeDurable(T result);
+
+		/** Undoes its effect, best effort. */
 		void undo(T result);
 
 	}

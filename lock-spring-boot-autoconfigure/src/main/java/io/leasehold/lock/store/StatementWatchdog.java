@@ -9,6 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.postgresql.core.BaseConnection;
 
 /**
@@ -30,6 +32,8 @@ import org.postgresql.core.BaseConnection;
  */
 final class StatementWatchdog implements AutoCloseable {
 
+	private static final Log logger = LogFactory.getLog(StatementWatchdog.class);
+
 	/** How long a statement that ended waits for its cancel request to be answered. */
 	private static final Duration CANCEL_ANSWER_WAIT = Duration.ofSeconds(1);
 
@@ -48,7 +52,7 @@ final class StatementWatchdog implements AutoCloseable {
 		this.thread.start();
 	}
 
-	/** Starts watching the statement about to execute on the connection; close the watch once it returned. */
+	/** Starts watching the statement about to execute on the connection; finish the watch once it returned. */
 	Watch watch(Connection connection) {
 		Watch watch = new Watch(connection, System.nanoTime() + this.delayNanos);
 		dropFinished();
@@ -66,22 +70,34 @@ final class StatementWatchdog implements AutoCloseable {
 
 	private void run() {
 		while (!this.closed) {
-			Watch oldest = this.inFlight.peek();
-			if (oldest == null) {
-				LockSupport.parkNanos(this, this.delayNanos);
-				continue;
+			try {
+				watchOldest();
 			}
-			long remaining = oldest.deadlineNanos - System.nanoTime();
-			if (oldest.isFinished()) {
-				this.inFlight.remove(oldest);
+			catch (RuntimeException | Error ex) {
+				// Say so, and go on: without this thread no statement would be cancelled.
+				logger.error("Statement watchdog failed; it goes on watching", ex);
+				LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
 			}
-			else if (remaining <= 0) {
-				this.inFlight.remove(oldest);
-				oldest.cancel();
-			}
-			else {
-				LockSupport.parkNanos(this, remaining);
-			}
+		}
+	}
+
+	/** Cancels the oldest statement if it is overdue, or sleeps until it is. */
+	private void watchOldest() {
+		Watch oldest = this.inFlight.peek();
+		if (oldest == null) {
+			LockSupport.parkNanos(this, this.delayNanos);
+			return;
+		}
+		long remaining = oldest.deadlineNanos - System.nanoTime();
+		if (oldest.isFinished()) {
+			this.inFlight.remove(oldest);
+		}
+		else if (remaining <= 0) {
+			this.inFlight.remove(oldest);
+			oldest.cancel();
+		}
+		else {
+			LockSupport.parkNanos(this, remaining);
 		}
 	}
 
@@ -92,7 +108,7 @@ final class StatementWatchdog implements AutoCloseable {
 	}
 
 	/** One statement being watched. */
-	static final class Watch implements AutoCloseable {
+	static final class Watch {
 
 		private static final int RUNNING = 0;
 
@@ -138,25 +154,45 @@ final class StatementWatchdog implements AutoCloseable {
 
 		/**
 		 * Marks the statement as returned. If a cancel request was sent and has not been answered
-		 * on a connection still open, the connection is aborted rather than handed back to the pool.
+		 * on a connection still open, the connection is aborted rather than handed back to the
+		 * pool, where the request could still cancel somebody else's statement.
+		 * @return whether the connection was aborted (it must not be touched again)
 		 */
-		@Override
-		public void close() {
+		boolean finish() {
 			if (this.state.compareAndSet(RUNNING, FINISHED)) {
-				return;
+				return false;
 			}
 			this.state.set(FINISHED);
-			try {
-				if (!this.connection.isClosed()
-						&& !this.cancelAnswered.await(CANCEL_ANSWER_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
-					this.connection.abort(Runnable::run);
-				}
+			if (awaitCancelAnswered()) {
+				return false;
 			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
+			try {
+				this.connection.abort(Runnable::run);
 			}
 			catch (SQLException ex) {
 				// Broken already: the pool will not hand it out again.
+			}
+			return true;
+		}
+
+		/** Waits, without giving in to interrupts, for the cancel request to be answered. */
+		private boolean awaitCancelAnswered() {
+			long deadline = System.nanoTime() + CANCEL_ANSWER_WAIT.toNanos();
+			boolean interrupted = false;
+			try {
+				while (true) {
+					try {
+						return this.cancelAnswered.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+					}
+					catch (InterruptedException ex) {
+						interrupted = true;
+					}
+				}
+			}
+			finally {
+				if (interrupted) {
+					Thread.currentThread().interrupt();
+				}
 			}
 		}
 

@@ -144,6 +144,31 @@ class ReleaseNotificationTests {
 		assertThat(store.tryAcquire(lock, "waiter", LEASE, ROW_LOCK_WAIT).grant()).isPresent();
 	}
 
+	@Test
+	void attemptThatLosesTheRaceToCreateTheRowAsksForAnImmediateRetry() throws Exception {
+		String lock = unique("created-meanwhile");
+		// Another node's insert of the lock's first row is in flight: the attempt's snapshot cannot
+		// see the row, its own insert waits for that one and then gives way. It has nothing to
+		// register on, and must not let its caller sleep until the safety poll.
+		try (Connection creator = TestDatabase.get().dataSource().getConnection()) {
+			creator.setAutoCommit(false);
+			try (PreparedStatement insert = creator.prepareStatement("INSERT INTO " + TABLE
+					+ " (lock_name, owner_id, fencing_token, acquired_at, expires_at)"
+					+ " VALUES (?, 'creator', nextval('" + SEQUENCE + "'), clock_timestamp(), clock_timestamp() + interval '30 seconds')")) {
+				insert.setString(1, lock);
+				assertThat(insert.executeUpdate()).isOne();
+			}
+			CompletableFuture<Acquisition> attempt = CompletableFuture
+				.supplyAsync(() -> store.tryAcquire(lock, "waiter", LEASE, Duration.ofSeconds(10), REGISTRATION));
+			Awaitility.await().atMost(Duration.ofSeconds(10)).until(ReleaseNotificationTests::aLeaseStatementWaitsForARowLock);
+			creator.commit();
+
+			Acquisition answer = attempt.get(10, TimeUnit.SECONDS);
+			assertThat(answer.grant()).isEmpty();
+			assertThat(answer.heldFor()).isEqualTo(Duration.ZERO);
+		}
+	}
+
 	private static boolean aLeaseStatementWaitsForARowLock() throws SQLException {
 		try (Connection connection = TestDatabase.get().dataSource().getConnection();
 				PreparedStatement statement = connection.prepareStatement("SELECT count(*) FROM pg_stat_activity"
