@@ -70,6 +70,12 @@ class SoakTests {
 					String slot = "w" + (1 + random.nextInt(3));
 					WorkerProcess worker = run.workers().get(current.get(slot));
 					FaultyProxy proxy = proxies.get(slot);
+					if (!worker.isAlive()) {
+						// It exited on its own: one that starts while lockdb is down fails its start-up.
+						counts.merge("worker exited on its own, restarted", 1, Integer::sum);
+						current.put(slot, start(run, slot, ++generation, proxy).id());
+						continue;
+					}
 					long hold = 500 + random.nextLong(2500);
 					String kind = switch (random.nextInt(9)) {
 						case 0, 1 -> "pause";
