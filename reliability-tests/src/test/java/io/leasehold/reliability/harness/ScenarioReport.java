@@ -128,7 +128,8 @@ public final class ScenarioReport {
 				  && cp reliability-tests/target/reliability-report.md docs/reliability.md
 				```
 
-				The soak run (random combinations of every fault, not in CI):
+				The soak run (random combinations of every fault, not in CI; like the per-scenario commands
+				below, it needs the library installed by the first command above):
 				`./mvnw -pl reliability-tests verify -Dtest=SoakTests -Dreliability.soak=30m`
 				""".formatted(LocalDate.now(ZoneOffset.UTC), Runtime.getRuntime().availableProcessors(),
 				System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("java.version"),
