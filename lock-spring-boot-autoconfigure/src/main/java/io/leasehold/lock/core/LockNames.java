@@ -47,6 +47,9 @@ public final class LockNames {
 						+ " at index " + i + ", which is not Unicode text and would be stored as '?'");
 			}
 		}
+		if (lockName.length() * 3 <= MAX_BYTES) {
+			return Optional.empty(); // no char takes more than 3 bytes in UTF-8 (a pair takes 4)
+		}
 		int bytes = lockName.getBytes(StandardCharsets.UTF_8).length;
 		if (bytes > MAX_BYTES) {
 			return Optional.of("it is " + bytes + " bytes in UTF-8, and at most " + MAX_BYTES + " are allowed");

@@ -97,8 +97,8 @@ class UnusableInputTests {
 		assertThat(again).as("the waiter on another node acquires the name after its release").isPresent();
 	}
 
-	private static boolean waiterRegistered(String name) {
-		return Boolean.TRUE.equals(new JdbcTemplate(TestDatabase.get().dataSource()).query(
+	private boolean waiterRegistered(String name) {
+		return Boolean.TRUE.equals(this.jdbc.query(
 				"SELECT waiters_until > clock_timestamp() FROM leasehold_lock WHERE lock_name = ?",
 				(rows) -> rows.next() && rows.getBoolean(1), name));
 	}

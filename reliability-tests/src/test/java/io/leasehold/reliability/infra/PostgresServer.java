@@ -128,20 +128,19 @@ public final class PostgresServer implements AutoCloseable {
 		if (!(lookup instanceof PgBinaries binaries)) {
 			return "none (" + lookup + ")";
 		}
+		String where = " (" + binaries.source() + ", " + binaries.bin() + ")";
 		try {
 			Process process = new ProcessBuilder(binaries.tool("postgres").toString(), "--version").redirectErrorStream(true)
 				.start();
-			String version = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
-				.trim();
+			String version = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
 			process.waitFor();
-			return version + " (" + binaries.source() + ", " + binaries.bin() + ")";
+			return version + where;
 		}
-		catch (java.io.IOException ex) {
-			return binaries.bin() + " (" + binaries.source() + ")";
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			return binaries.bin() + " (" + binaries.source() + ")";
+		catch (IOException | InterruptedException ex) {
+			if (ex instanceof InterruptedException) {
+				Thread.currentThread().interrupt();
+			}
+			return "version unknown" + where;
 		}
 	}
 

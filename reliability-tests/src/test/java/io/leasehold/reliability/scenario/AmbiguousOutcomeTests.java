@@ -13,7 +13,6 @@ import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.check.Fault;
 import io.leasehold.reliability.check.Op;
-import io.leasehold.reliability.WorkerApplication;
 import io.leasehold.reliability.harness.Databases;
 import io.leasehold.reliability.harness.ScenarioReport;
 import io.leasehold.reliability.harness.ScenarioRun;
@@ -39,15 +38,6 @@ class AmbiguousOutcomeTests {
 	private static final Duration LEASE = Duration.ofSeconds(1);
 
 	private static final Duration MARGIN = Duration.ofMillis(500);
-
-	/** statement-timeout 1 s: the client cancels after 2 s and gives a connection up after 3 s; 0.5 s slack. */
-	private static final Duration STATEMENT_BOUND = Duration.ofMillis(3500);
-
-	/**
-	 * I7: a lease call, {@code close()} included, may also wait the pool's connection timeout for
-	 * a connection while replies are lost. It does not wait for a renewal in flight.
-	 */
-	private static final Duration CALL_BOUND = STATEMENT_BOUND.plus(WorkerApplication.POOL_TIMEOUT);
 
 	private static final String LOCK = WorkerSettings.lockName("c1");
 
@@ -93,12 +83,12 @@ class AmbiguousOutcomeTests {
 				if (phantom == null) { // the lock was busy: nothing granted, try the next acquire
 					busyTries++;
 					proxy.heal(); // closes the connection that lost its reply
-					awaitOutcome(w2, "acquire", acquireFault.wall(), STATEMENT_BOUND.plusSeconds(1));
+					awaitOutcome(w2, "acquire", acquireFault.wall(), NetFaults.STATEMENT_BOUND.plusSeconds(1));
 				}
 			}
 			Event phantomTakeover = NetFaults.awaitGrantElsewhere(run.workers(), "w2", acquireFault.wall(),
 					LEASE.plusSeconds(5));
-			Event acquireOutcome = awaitOutcome(w2, "acquire", acquireFault.wall(), STATEMENT_BOUND.plusSeconds(1));
+			Event acquireOutcome = awaitOutcome(w2, "acquire", acquireFault.wall(), NetFaults.STATEMENT_BOUND.plusSeconds(1));
 			proxy.heal();
 			long acquireTakeover = phantomTakeover.wall() - acquireFault.wall();
 			figures.add(busyTries + " acquires that found the lock busy (reply dropped, connection then closed); a"
@@ -119,7 +109,7 @@ class AmbiguousOutcomeTests {
 			long renewedToken = lastAcquired(w2, renewFault.wall());
 			Event renewTakeover = NetFaults.awaitGrantElsewhere(run.workers(), "w2", renewFault.wall(),
 					LEASE.plusSeconds(5));
-			Thread.sleep(STATEMENT_BOUND.toMillis()); // the fault's length: a call in flight has given up by then
+			Thread.sleep(NetFaults.STATEMENT_BOUND.toMillis()); // the fault's length: a call in flight has given up by then
 			proxy.heal();
 			Event renewRelease = w2.awaitEvent((e) -> e.op().equals("release") && !e.type().equals("invoke")
 					&& e.token() == renewedToken, Duration.ofSeconds(40));
@@ -142,7 +132,7 @@ class AmbiguousOutcomeTests {
 			Fault releaseFault = run.fault("w2", Fault.Kind.NETWORK);
 			Event releaseTakeover = NetFaults.awaitGrantElsewhere(run.workers(), "w2", releaseFault.wall(),
 					LEASE.plusSeconds(5));
-			Event releaseOutcome = awaitOutcome(w2, "release", releaseFault.wall(), STATEMENT_BOUND.plusSeconds(1));
+			Event releaseOutcome = awaitOutcome(w2, "release", releaseFault.wall(), NetFaults.STATEMENT_BOUND.plusSeconds(1));
 			proxy.heal();
 			long releaseTakeoverMicros = releaseTakeover.wall() - releaseFault.wall();
 			figures.add("release of token " + releaseOutcome.token() + ", reply dropped: w2's close() returned ("
@@ -158,7 +148,7 @@ class AmbiguousOutcomeTests {
 			Fault lateFault = run.fault("w2", Fault.Kind.NETWORK);
 			Event newHolder = NetFaults.awaitGrantElsewhere(run.workers(), "w2", lateFault.wall(), LEASE.plusSeconds(5));
 			proxy.heal();
-			Event lateOutcome = awaitOutcome(w2, "release", lateFault.wall(), STATEMENT_BOUND.plusSeconds(1));
+			Event lateOutcome = awaitOutcome(w2, "release", lateFault.wall(), NetFaults.STATEMENT_BOUND.plusSeconds(1));
 			NetFaults.Row afterLate = NetFaults.row(lockdb, LOCK).orElseThrow();
 			figures.add("release of token " + lateOutcome.token() + " held back "
 					+ NetFaults.ms(NetFaults.nowMicros() - lateFault.wall()) + " ms, delivered while w"
@@ -180,7 +170,7 @@ class AmbiguousOutcomeTests {
 				worker.terminate();
 			}
 			run.workers().awaitExit(Duration.ofSeconds(30));
-			Checker.Result r = run.check(CALL_BOUND, Duration.ofSeconds(5));
+			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
 			new ScenarioReport("5. Ambiguous outcome: committed, reply lost",
 					"Three workers, one lock, 1 s lease renewed every 330 ms, statement timeout 1 s, work 300-500 ms."
 							+ " w2's lease connections run through a TCP proxy which, on the text of a lease statement,"
@@ -199,10 +189,10 @@ class AmbiguousOutcomeTests {
 			assertThat(Op.join(run.workers().events())
 				.stream()
 				.filter((op) -> (op.op().equals("acquire") || op.op().equals("release")) && op.completed() != null)
-				.filter((op) -> op.completed() - op.invoked() > CALL_BOUND.toNanos() / 1000)
-				.toList()).as("I7 calls over %s", CALL_BOUND).isEmpty();
+				.filter((op) -> op.completed() - op.invoked() > NetFaults.CALL_BOUND.toNanos() / 1000)
+				.toList()).as("I7 calls over %s", NetFaults.CALL_BOUND).isEmpty();
 			assertThat(renewReleaseMicros).as("I7 close() while a renewal's reply is lost")
-				.isLessThanOrEqualTo(CALL_BOUND.toNanos() / 1000);
+				.isLessThanOrEqualTo(NetFaults.CALL_BOUND.toNanos() / 1000);
 			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
 			ContentionTests.assertSafe(r);
 		}

@@ -28,7 +28,7 @@ class ContentionTests {
 
 	private static final Duration WAIT = Duration.ofSeconds(1);
 
-	private static final Duration CALL_BOUND = WAIT.plusSeconds(6); // wait time + statement timeout + 1 s
+	private static final Duration CALL_BOUND = WAIT.plusSeconds(6); // wait time + statement timeout (5 s) + the cancel 1 s later
 
 	private static final ScenarioReport report = new ScenarioReport("1. Contention with leases overrun",
 			"Three workers, one lock, work 100-250 ms per iteration. Renewal off: a 150 ms lease runs out under"

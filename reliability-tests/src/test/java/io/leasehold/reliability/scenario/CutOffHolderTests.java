@@ -8,7 +8,6 @@ import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.check.Fault;
 import io.leasehold.reliability.check.Leftovers;
-import io.leasehold.reliability.WorkerApplication;
 import io.leasehold.reliability.harness.Databases;
 import io.leasehold.reliability.harness.ScenarioReport;
 import io.leasehold.reliability.harness.ScenarioRun;
@@ -43,12 +42,6 @@ class CutOffHolderTests {
 
 	/** How long the holder stays cut off. */
 	private static final Duration OUTAGE = LEASE.multipliedBy(3);
-
-	/** statement-timeout 1 s: the client cancels after 2 s and gives a connection up after 3 s; 0.5 s slack. */
-	private static final Duration STATEMENT_BOUND = Duration.ofMillis(3500);
-
-	/** I7: a lease call, {@code close()} included, may also wait the pool's connection timeout. */
-	private static final Duration CALL_BOUND = STATEMENT_BOUND.plus(WorkerApplication.POOL_TIMEOUT);
 
 	private static final ScenarioReport report = new ScenarioReport("4. Holder cut off from lockdb",
 			"Three workers, one lock, 1 s lease renewed every 330 ms, statement timeout 1 s, work 1.3-1.5 s (longer"
@@ -92,7 +85,7 @@ class CutOffHolderTests {
 	void releaseOfCutOffHolderReturnsWithinStatementTimeout() throws Exception {
 		Checker.Result r = run("cut-off-long", "cut", FaultyProxy::cut, Duration.ofSeconds(8));
 		assertThat(r.maxCall()).as("longest acquire or release (µs) while cut off for 8 s")
-			.isLessThanOrEqualTo(CALL_BOUND.toNanos() / 1000);
+			.isLessThanOrEqualTo(NetFaults.CALL_BOUND.toNanos() / 1000);
 	}
 
 	private Leftovers leftovers;
@@ -131,7 +124,7 @@ class CutOffHolderTests {
 			long healed = NetFaults.nowMicros();
 			Event again = w2.awaitEvent((e) -> e.is("ok", "acquire") && e.wall() > healed, Duration.ofSeconds(15));
 			run.workers().awaitExit(Duration.ofSeconds(30));
-			Checker.Result r = run.check(CALL_BOUND, Duration.ofSeconds(5));
+			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
 			this.leftovers = run.leftovers();
 
 			List<Event> events = w2.events();

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 
 import io.leasehold.reliability.check.Checker;
+import io.leasehold.reliability.check.Leftovers;
 import io.leasehold.reliability.check.Op;
 import io.leasehold.reliability.harness.ScenarioRun;
 import io.leasehold.reliability.harness.SuiteServers;
@@ -79,7 +80,7 @@ class FrozenDatabaseTests {
 			.isZero();
 	}
 
-	private record Frozen(Checker.Result result, io.leasehold.reliability.check.Leftovers leftovers, long inFlight,
+	private record Frozen(Checker.Result result, Leftovers leftovers, long inFlight,
 			long unfinished, long grantedWhileFrozen, long grantsAfterThaw) {
 	}
 

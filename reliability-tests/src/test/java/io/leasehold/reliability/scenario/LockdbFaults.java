@@ -39,18 +39,11 @@ final class LockdbFaults {
 	static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(1);
 
 	/**
-	 * The pool's own bounds (HikariCP): borrowing a connection checks an idle one with a query
-	 * bounded by the validation timeout, and a new connection must log in within the connection
-	 * timeout. With the defaults (5 s and 30 s) a frozen server holds a borrower that long.
-	 */
-	static final Duration POOL_TIMEOUT = WorkerApplication.POOL_TIMEOUT;
-
-	/**
 	 * I7: the longest an acquire or release may take by the configuration: the wait time, plus
 	 * the pool's timeout for a connection, plus the statement timeout, plus the 2 s after which the
 	 * client cancels and then gives the connection up (LeaseStatementTimeouts).
 	 */
-	static final Duration CALL_BOUND = WAIT.plus(POOL_TIMEOUT).plus(STATEMENT_TIMEOUT).plusSeconds(2);
+	static final Duration CALL_BOUND = WAIT.plus(WorkerApplication.POOL_TIMEOUT).plus(STATEMENT_TIMEOUT).plusSeconds(2);
 
 	private LockdbFaults() {
 	}

@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 
 import javax.sql.DataSource;
 
+import io.leasehold.reliability.WorkerApplication;
 import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.harness.Databases;
 import io.leasehold.reliability.harness.Workers;
@@ -36,6 +37,19 @@ final class NetFaults {
 
 	/** Text of the release statement only (with or without the notification). */
 	static final String RELEASE = "SET expires_at = greatest(";
+
+	/**
+	 * A lease statement with {@code statement-timeout} 1 s: the client cancels it after 2 s and
+	 * gives its connection up after 3 s; 0.5 s slack.
+	 */
+	static final Duration STATEMENT_BOUND = Duration.ofMillis(3500);
+
+	/**
+	 * I7: a lease call, {@code close()} included, may also wait the pool's connection timeout for
+	 * a connection while the lease database cannot be reached; it does not wait for a renewal in
+	 * flight.
+	 */
+	static final Duration CALL_BOUND = STATEMENT_BOUND.plus(WorkerApplication.POOL_TIMEOUT);
 
 	private static final Pattern PORT = Pattern.compile("^jdbc:postgresql://[^:/]+:(\\d+)/");
 
