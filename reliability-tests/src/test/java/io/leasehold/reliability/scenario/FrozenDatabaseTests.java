@@ -94,6 +94,7 @@ class FrozenDatabaseTests {
 			lockdb.freeze();
 			long frozen = nowMicros();
 			Thread.sleep(FREEZE.toMillis()); // the fault's duration, not a wait for something to happen
+			long thawing = nowMicros(); // processes resume one by one from here on
 			lockdb.thaw();
 			long thawed = nowMicros();
 			LockdbFaults.awaitGrants(run, thawed, 6, Duration.ofSeconds(20));
@@ -112,7 +113,7 @@ class FrozenDatabaseTests {
 				.orElse(0);
 			long unfinished = duringFreeze.stream().filter((op) -> op.completed() == null).count();
 			long grantedDuringFreeze = duringFreeze.stream()
-				.filter((op) -> op.is("acquire", "ok") && op.invoked() > frozen && op.completed() < thawed)
+				.filter((op) -> op.is("acquire", "ok") && op.invoked() > frozen && op.completed() < thawing)
 				.count();
 			report.row(name.equals("frozen-lockdb") ? "fenced, renewal on" : "fenced, renewal on (I7 rerun)",
 					"lockdb SIGSTOP for 4 s", r, run.leftovers());
