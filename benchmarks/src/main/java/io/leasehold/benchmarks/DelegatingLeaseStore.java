@@ -23,6 +23,11 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
+	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
+		return this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout);
+	}
+
+	@Override
 	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout,
 			Duration waiterRegistration) {
 		return this.delegate.tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout, waiterRegistration);

@@ -229,9 +229,10 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		long sentAt = System.nanoTime();
 		Duration rowLockTimeout = Duration.ofNanos(Math.max(deadline - sentAt, MIN_ROW_LOCK_WAIT_NANOS));
 		try {
-			Duration registration = settings.waitTime().isZero() ? Duration.ZERO : this.waitStrategy.waiterRegistration();
-			Acquisition acquisition = this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(),
-					rowLockTimeout, registration);
+			Acquisition acquisition = settings.waitTime().isZero()
+					? this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout)
+					: this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout,
+							this.waitStrategy.waiterRegistration());
 			if (acquisition.granted() != null) {
 				return new Try(granted(request, acquisition.granted(), sentAt), null, null);
 			}

@@ -14,7 +14,9 @@ import java.util.Optional;
 public interface LeaseStore {
 
 	/**
-	 * Takes the lock if it is free or expired, drawing a fresh fencing token; registers no waiter.
+	 * Takes the lock if it is free or expired, drawing a fresh fencing token, for a caller that
+	 * does not wait: registers no waiter, and a busy answer need not say how long the holder's
+	 * lease has left.
 	 * @param rowLockTimeout how long to wait behind another statement on the same lock's row
 	 * @return the grant, or that another holder's lease has not expired
 	 */
