@@ -74,7 +74,8 @@ final class BenchOptions {
 			  all                  all of them but guard (the default)
 			Options:
 			  --smoke              everything in a few seconds (short windows), for CI; exits 1 on
-			                       overlapping critical sections, errors or unserved waiters
+			                       overlapping critical sections, errors or unserved waiters (free locks
+			                       JdbcLockRegistry refuses are reported, not failed)
 			  --adapters=a,b       implementations to run, in order (default floor,advisory,leasehold,
 			                       leasehold-annotated,shedlock,jdbc-registry; also known: leasehold-exp)
 			  --cycle-window=3s    uncontended/distinct/select1 window  --cycle-warmup=3s  their warm-up

@@ -41,6 +41,14 @@ public interface LockAdapter extends AutoCloseable {
 	/** Whether handles carry a fencing token that grows with every grant of a lock. */
 	boolean issuesFencingTokens();
 
+	/**
+	 * Whether the library may refuse a free lock, for example when a transaction of its own fails
+	 * under load: its refusals are then its figures, reported, and not a failure of the run.
+	 */
+	default boolean mayRefuseFreeLocks() {
+		return false;
+	}
+
 	@Override
 	void close() throws Exception;
 
