@@ -55,8 +55,12 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	private static final String SETTINGS = "SELECT set_config('statement_timeout', ?, true),"
 			+ " set_config('lock_timeout', ?, true), set_config('synchronous_commit', 'on', true); ";
 
-	private static final String ACQUIRE = """
-			WITH locked AS MATERIALIZED (
+	/**
+	 * What both acquire statements start with: the common table expressions {@code locked},
+	 * {@code taken} and {@code created}, bound as parameters 3 to 9 by {@link #bindGrant}.
+	 */
+	private static final String GRANT = """
+			locked AS MATERIALIZED (
 			    SELECT lock_name FROM %1$s
 			    WHERE lock_name = ? AND expires_at <= clock_timestamp()
 			    FOR UPDATE),
@@ -73,7 +77,10 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			    SELECT ?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond'
 			    WHERE NOT EXISTS (SELECT FROM %1$s WHERE lock_name = ?)
 			    ON CONFLICT (lock_name) DO NOTHING
-			    RETURNING fencing_token, acquired_at, expires_at),
+			    RETURNING fencing_token, acquired_at, expires_at)""";
+
+	private static final String ACQUIRE = "WITH " + GRANT + """
+			,
 			waiting AS (
 			    SELECT ?::bigint AS for_millis, ?::bigint AS renew_within_millis),
 			registered AS (
@@ -103,25 +110,8 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	 * The grant part of {@link #ACQUIRE} alone, for callers that do not wait: no registration,
 	 * no hint, so none of its branches (a busy lock returns no row).
 	 */
-	private static final String TRY_ONCE = """
-			WITH locked AS MATERIALIZED (
-			    SELECT lock_name FROM %1$s
-			    WHERE lock_name = ? AND expires_at <= clock_timestamp()
-			    FOR UPDATE),
-			taken AS (
-			    UPDATE %1$s AS lease
-			    SET owner_id = ?,
-			        fencing_token = nextval('%2$s'),
-			        acquired_at = clock_timestamp(),
-			        expires_at = clock_timestamp() + ? * interval '1 millisecond'
-			    FROM locked WHERE lease.lock_name = locked.lock_name
-			    RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at),
-			created AS (
-			    INSERT INTO %1$s (lock_name, owner_id, fencing_token, acquired_at, expires_at)
-			    SELECT ?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond'
-			    WHERE NOT EXISTS (SELECT FROM %1$s WHERE lock_name = ?)
-			    ON CONFLICT (lock_name) DO NOTHING
-			    RETURNING fencing_token, acquired_at, expires_at)
+	private static final String TRY_ONCE = "WITH " + GRANT + """
+
 			SELECT fencing_token, acquired_at, expires_at FROM taken
 			UNION ALL
 			SELECT fencing_token, acquired_at, expires_at FROM created""";
@@ -246,13 +236,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			Duration waiterRegistration) {
 		long registerMillis = (this.releaseChannel != null) ? waiterRegistration.toMillis() : 0;
 		return execute("acquire", lockName, this.acquireSql, rowLockTimeout, (statement) -> {
-			statement.setString(3, lockName);
-			statement.setString(4, ownerId);
-			statement.setLong(5, leaseTime.toMillis());
-			statement.setString(6, lockName);
-			statement.setString(7, ownerId);
-			statement.setLong(8, leaseTime.toMillis());
-			statement.setString(9, lockName);
+			bindGrant(statement, lockName, ownerId, leaseTime);
 			statement.setLong(10, registerMillis);
 			// renewed once less than two thirds remain: a waiter tries again well before that runs out
 			statement.setLong(11, registerMillis * 2 / 3);
@@ -269,16 +253,20 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	 */
 	@Override
 	public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime, Duration rowLockTimeout) {
-		return execute("acquire", lockName, this.tryOnceSql, rowLockTimeout, (statement) -> {
-			statement.setString(3, lockName);
-			statement.setString(4, ownerId);
-			statement.setLong(5, leaseTime.toMillis());
-			statement.setString(6, lockName);
-			statement.setString(7, ownerId);
-			statement.setLong(8, leaseTime.toMillis());
-			statement.setString(9, lockName);
-		}, (rows) -> rows.next() ? Acquisition.of(new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3)))
-				: Acquisition.busy(null), undoGrant(lockName));
+		return execute("acquire", lockName, this.tryOnceSql, rowLockTimeout,
+				(statement) -> bindGrant(statement, lockName, ownerId, leaseTime),
+				(rows) -> rows.next() ? Acquisition.of(grant(rows)) : Acquisition.busy(null), undoGrant(lockName));
+	}
+
+	private static void bindGrant(PreparedStatement statement, String lockName, String ownerId, Duration leaseTime)
+			throws SQLException {
+		statement.setString(3, lockName);
+		statement.setString(4, ownerId);
+		statement.setLong(5, leaseTime.toMillis());
+		statement.setString(6, lockName);
+		statement.setString(7, ownerId);
+		statement.setLong(8, leaseTime.toMillis());
+		statement.setString(9, lockName);
 	}
 
 	/**
@@ -317,7 +305,11 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		if (!rows.wasNull()) {
 			return Acquisition.busy(Duration.ofMillis(Math.max(0, heldForMillis)));
 		}
-		return Acquisition.of(new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3)));
+		return Acquisition.of(grant(rows));
+	}
+
+	private static Grant grant(ResultSet rows) throws SQLException {
+		return new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3));
 	}
 
 	@Override

@@ -10,7 +10,9 @@ import java.util.UUID;
 import javax.sql.DataSource;
 
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 import io.leasehold.lock.LockStoreException;
@@ -49,6 +51,42 @@ class PostgresLeaseStoreTests extends AbstractLeaseStoreContractTests {
 	protected void expire(String lockName, Duration ago) {
 		update("UPDATE " + TABLE + " SET expires_at = clock_timestamp() - interval '" + ago.toMillis()
 				+ " milliseconds' WHERE lock_name = ?", lockName);
+	}
+
+	/**
+	 * The contract kept by the acquire statement of waiting callers, which also registers the
+	 * waiter and answers a busy lock with a hint; the tests above run it on the statement of
+	 * callers that do not wait.
+	 */
+	@Nested
+	class WaitingCallers extends AbstractLeaseStoreContractTests {
+
+		private final PostgresLeaseStore waiting = new PostgresLeaseStore(dataSource, TABLE, SEQUENCE,
+				LeaseStatementTimeouts.of(Duration.ofSeconds(5)), "store_test_released") {
+
+			@Override
+			public Acquisition tryAcquire(String lockName, String ownerId, Duration leaseTime,
+					Duration rowLockTimeout) {
+				return tryAcquire(lockName, ownerId, leaseTime, rowLockTimeout, Duration.ofSeconds(4));
+			}
+
+		};
+
+		@AfterEach
+		void closeStore() {
+			this.waiting.close();
+		}
+
+		@Override
+		protected LeaseStore store() {
+			return this.waiting;
+		}
+
+		@Override
+		protected void expire(String lockName, Duration ago) {
+			PostgresLeaseStoreTests.this.expire(lockName, ago);
+		}
+
 	}
 
 	@Test
