@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 
+import org.springframework.util.FileSystemUtils;
+
 import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.check.Fault;
 
@@ -29,9 +31,10 @@ public final class Workers implements AutoCloseable {
 	public Workers(Databases databases, Path dir) throws IOException {
 		this.databases = databases;
 		this.dir = dir;
+		// histories are appended to (a restarted worker goes on in its file): none of an earlier run
+		FileSystemUtils.deleteRecursively(dir);
 		Files.createDirectories(dir);
 		this.goFile = dir.resolve("go");
-		Files.deleteIfExists(this.goFile);
 	}
 
 	public Path dir() {

@@ -473,6 +473,19 @@ public final class PostgresServer implements AutoCloseable {
 		applySynchronousStandbys();
 	}
 
+	/**
+	 * Waits until this standby has replayed all the WAL it received: the state a promotion starts
+	 * from, readable before anyone can write to it.
+	 */
+	public synchronized void awaitReplayed() {
+		if (!this.standby) {
+			throw new IllegalStateException(this.name + " is not a standby");
+		}
+		await(() -> Boolean.TRUE.equals(
+				queryValue("SELECT coalesce(pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn(), true)")),
+				START_TIMEOUT, this.name + " has not replayed the WAL it received");
+	}
+
 	/** {@code pg_ctl promote} of this standby; returns once it accepts writes. */
 	public synchronized void promote() {
 		if (!this.standby) {
