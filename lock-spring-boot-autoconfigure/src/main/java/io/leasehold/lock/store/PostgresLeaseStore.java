@@ -43,8 +43,15 @@ import io.leasehold.lock.LockStoreException;
  * running.</li>
  * </ol>
  * Each statement is sent with the connection in auto-commit mode, after a {@code set_config}
- * of its timeouts and {@code synchronous_commit = on} that lasts for its implicit transaction
- * only: one round trip per step, and nothing leaks into the pooled connection.
+ * of its timeouts and {@code synchronous_commit} that lasts for its implicit transaction only:
+ * one round trip per step, and nothing leaks into the pooled connection.
+ * <p>
+ * Grants and renewals commit with {@code synchronous_commit = on}: a token or an expiry is
+ * reported only once it survives a crash (and reached a synchronous standby). A release commits
+ * with {@code off}, so it neither waits for its WAL flush nor holds up the waiter it notifies:
+ * a release lost in a crash leaves the lease as it was, to expire at its old time, which is what
+ * a crashed holder leaves too; and a grant that read the released row is written to the WAL
+ * after the release, so the flush the grant waits for makes the release durable first.
  */
 public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
@@ -52,8 +59,12 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	 * Settings for the statement that follows, local to its implicit transaction; bound as
 	 * parameters 1 (statement_timeout) and 2 (lock_timeout), in milliseconds.
 	 */
-	private static final String SETTINGS = "SELECT set_config('statement_timeout', ?, true),"
-			+ " set_config('lock_timeout', ?, true), set_config('synchronous_commit', 'on', true); ";
+	private static final String SETTINGS = settings("on");
+
+	/**
+	 * The release's settings: its commit does not wait for its WAL flush (see the class comment).
+	 */
+	private static final String RELEASE_SETTINGS = settings("off");
 
 	/**
 	 * What both acquire statements start with: the common table expressions {@code locked},
@@ -191,6 +202,11 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private final String findAllSql;
 
+	private static String settings(String synchronousCommit) {
+		return "SELECT set_config('statement_timeout', ?, true), set_config('lock_timeout', ?, true),"
+				+ " set_config('synchronous_commit', '" + synchronousCommit + "', true); ";
+	}
+
 	/**
 	 * @param tableName a validated, optionally schema-qualified table name
 	 * @param sequenceName a validated, optionally schema-qualified sequence name
@@ -215,7 +231,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		this.tryOnceSql = SETTINGS + TRY_ONCE.formatted(table, sequence);
 		this.renewSql = SETTINGS + RENEW.formatted(table);
 		this.releaseChannel = releaseChannel;
-		this.releaseSql = SETTINGS + ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
+		this.releaseSql = RELEASE_SETTINGS + ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
 		this.findSql = SETTINGS + FIND.formatted(table);
 		this.deleteExpiredSql = SETTINGS + DELETE_EXPIRED.formatted(table);
 		this.lockForCommitSql = LOCK_FOR_COMMIT.formatted(table);
