@@ -68,7 +68,8 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	/**
 	 * What both acquire statements start with: the common table expressions {@code locked},
-	 * {@code taken} and {@code created}, bound as parameters 3 to 9 by {@link #bindGrant}.
+	 * {@code taken} and {@code created}, bound as parameters 3 to 9 by {@link #bindGrant}. A grant
+	 * reads the clock once, so its lease lasts exactly the lease time.
 	 */
 	private static final String GRANT = """
 			locked AS MATERIALIZED (
@@ -79,13 +80,14 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			    UPDATE %1$s AS lease
 			    SET owner_id = ?,
 			        fencing_token = nextval('%2$s'),
-			        acquired_at = clock_timestamp(),
-			        expires_at = clock_timestamp() + ? * interval '1 millisecond'
+			        (acquired_at, expires_at) = (SELECT now.at, now.at + ? * interval '1 millisecond'
+			                                     FROM (SELECT clock_timestamp() AS at) AS now)
 			    FROM locked WHERE lease.lock_name = locked.lock_name
 			    RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at),
 			created AS (
 			    INSERT INTO %1$s (lock_name, owner_id, fencing_token, acquired_at, expires_at)
-			    SELECT ?, ?, nextval('%2$s'), clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond'
+			    SELECT ?, ?, nextval('%2$s'), now.at, now.at + ? * interval '1 millisecond'
+			    FROM (SELECT clock_timestamp() AS at) AS now
 			    WHERE NOT EXISTS (SELECT FROM %1$s WHERE lock_name = ?)
 			    ON CONFLICT (lock_name) DO NOTHING
 			    RETURNING fencing_token, acquired_at, expires_at)""";
