@@ -25,7 +25,8 @@ final class Adapters {
 			case AnnotatedLeaseholdAdapter.NAME -> AnnotatedLeaseholdAdapter.start(database, options);
 			case "shedlock" -> new ShedLockAdapter(database, options.nodes, options.poolSize);
 			case "jdbc-registry" -> new JdbcRegistryAdapter(database, options.nodes, options.poolSize);
-			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp)");
+			case HandoverFloorAdapter.NAME -> new HandoverFloorAdapter(database, options.nodes, options.poolSize);
+			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp, handover-floor)");
 		};
 	}
 

@@ -51,7 +51,9 @@ import io.leasehold.lock.LockStoreException;
  * with {@code off}, so it neither waits for its WAL flush nor holds up the waiter it notifies:
  * a release lost in a crash leaves the lease as it was, to expire at its old time, which is what
  * a crashed holder leaves too; and a grant that read the released row is written to the WAL
- * after the release, so the flush the grant waits for makes the release durable first.
+ * after the release, so the flush the grant waits for makes the release durable first. Not so
+ * the release of a lease with a minimum hold time: it may move the expiry later, which is a
+ * renewal in effect, so it commits with {@code on}.
  */
 public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
@@ -194,6 +196,9 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private final String releaseSql;
 
+	/** The release of a lease with a minimum hold time, which may extend it: durable, as a renewal. */
+	private final String holdingReleaseSql;
+
 	private final @Nullable String releaseChannel;
 
 	private final String findSql;
@@ -233,7 +238,9 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		this.tryOnceSql = SETTINGS + TRY_ONCE.formatted(table, sequence);
 		this.renewSql = SETTINGS + RENEW.formatted(table);
 		this.releaseChannel = releaseChannel;
-		this.releaseSql = RELEASE_SETTINGS + ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
+		String release = ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
+		this.releaseSql = RELEASE_SETTINGS + release;
+		this.holdingReleaseSql = SETTINGS + release;
 		this.findSql = SETTINGS + FIND.formatted(table);
 		this.deleteExpiredSql = SETTINGS + DELETE_EXPIRED.formatted(table);
 		this.lockForCommitSql = LOCK_FOR_COMMIT.formatted(table);
@@ -341,7 +348,8 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	@Override
 	public boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere) {
-		return execute("release", lockName, this.releaseSql, this.timeouts.statementTimeout(), (statement) -> {
+		String sql = minHoldTime.isZero() ? this.releaseSql : this.holdingReleaseSql;
+		return execute("release", lockName, sql, this.timeouts.statementTimeout(), (statement) -> {
 			statement.setLong(3, minHoldTime.toMillis());
 			statement.setString(4, lockName);
 			statement.setLong(5, fencingToken);

@@ -21,8 +21,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * A grant is returned only once it is durable: on a server that waits for a synchronous standby
  * that never confirms, the commit's wait is cancelled (PostgreSQL only warns and keeps the
- * commit locally), and the acquisition must count as failed; so must a renewal. A release does
- * not wait: losing it only leaves the lease to expire at its old time. Runs its own embedded
+ * commit locally), and the acquisition must count as failed; so must a renewal, and a release
+ * that keeps a minimum hold time (it may extend the lease). A plain release does not wait:
+ * losing it only leaves the lease to expire at its old time. Runs its own embedded
  * PostgreSQL, since it needs a server setting no shared database should have.
  */
 class SynchronousReplicationTests {
@@ -90,6 +91,18 @@ class SynchronousReplicationTests {
 			.isLessThan(Duration.ofMillis(250));
 		assertThat(store.find(lock)).hasValueSatisfying(
 				(row) -> assertThat(row.expiresAt()).as("expired").isBeforeOrEqualTo(row.observedAt()));
+	}
+
+	@Test
+	void releaseThatKeepsAMinimumHoldTimeWaitsForTheStandby() throws SQLException {
+		PostgresLeaseStore store = store();
+		String lock = "sync-hold-" + UUID.randomUUID();
+		long token = insertLeaseWithoutWaiting(lock);
+		// the hold outlasts the lease's expiry: this release extends the lease, as a renewal does
+		assertThatThrownBy(() -> store.release(lock, token, Duration.ofMinutes(2)))
+			.isInstanceOf(LockStoreException.class)
+			.hasMessageContaining(lock)
+			.hasMessageContaining("synchronous replication");
 	}
 
 	private static PostgresLeaseStore store() {
