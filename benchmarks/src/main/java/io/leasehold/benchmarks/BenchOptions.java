@@ -77,7 +77,8 @@ final class BenchOptions {
 			                       overlapping critical sections, errors or unserved waiters (free locks
 			                       JdbcLockRegistry refuses are reported, not failed)
 			  --adapters=a,b       implementations to run, in order (default floor,advisory,leasehold,
-			                       leasehold-annotated,shedlock,jdbc-registry; also known: leasehold-exp)
+			                       leasehold-annotated,shedlock,jdbc-registry; also known: leasehold-exp,
+			                       handover-floor)
 			  --cycle-window=3s    uncontended/distinct/select1 window  --cycle-warmup=3s  their warm-up
 			  --million-rows=1000000  rows of the million scenario
 			  --docs=DIR           write DIR/benchmarks.md and DIR/benchmarks.png (chart) from this run

@@ -229,7 +229,9 @@ final class HandoverFloorAdapter implements LockAdapter {
 							wakeNextHead(lockName, queue);
 							return me.token;
 						}
-						// registered (0) or busy (-1): a notification makes the head try again
+						// registered (0) or busy (-1): a notification makes the head try again,
+						// also one that arrived during this attempt
+						continue;
 					}
 					long left = deadline - System.nanoTime();
 					if (left <= 0) {
