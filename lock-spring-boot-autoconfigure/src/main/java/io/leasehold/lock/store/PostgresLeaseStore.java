@@ -209,11 +209,6 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private final String findAllSql;
 
-	private static String settings(String synchronousCommit) {
-		return "SELECT set_config('statement_timeout', ?, true), set_config('lock_timeout', ?, true),"
-				+ " set_config('synchronous_commit', '" + synchronousCommit + "', true); ";
-	}
-
 	/**
 	 * @param tableName a validated, optionally schema-qualified table name
 	 * @param sequenceName a validated, optionally schema-qualified sequence name
@@ -281,6 +276,12 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		return execute("acquire", lockName, this.tryOnceSql, rowLockTimeout,
 				(statement) -> bindGrant(statement, lockName, ownerId, leaseTime),
 				(rows) -> rows.next() ? Acquisition.of(grant(rows)) : Acquisition.busy(null), undoGrant(lockName));
+	}
+
+	/** The settings preamble of a statement, committing with the given {@code synchronous_commit}. */
+	private static String settings(String synchronousCommit) {
+		return "SELECT set_config('statement_timeout', ?, true), set_config('lock_timeout', ?, true),"
+				+ " set_config('synchronous_commit', '" + synchronousCommit + "', true); ";
 	}
 
 	private static void bindGrant(PreparedStatement statement, String lockName, String ownerId, Duration leaseTime)
