@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 
 import io.leasehold.lock.store.Acquisition;
+import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
 
@@ -41,6 +42,11 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	@Override
 	public boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere) {
 		return this.delegate.release(lockName, fencingToken, minHoldTime, waitersHere);
+	}
+
+	@Override
+	public Optional<Grant> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+		return this.delegate.handOver(lockName, fencingToken, ownerId, leaseTime);
 	}
 
 	@Override

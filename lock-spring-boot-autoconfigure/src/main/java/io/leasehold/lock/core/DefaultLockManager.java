@@ -183,7 +183,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		// Join before the first attempt, so that no release notified after it can be missed; a
 		// caller that finds others of this node waiting queues behind them instead of barging in.
 		this.waiting.incrementAndGet();
-		try (WaitStrategy.Waiter waiter = this.waitStrategy.join(request.lockName())) {
+		try (WaitStrategy.Waiter waiter = this.waitStrategy.join(request.lockName(), request.settings().leaseTime())) {
 			Try last = null;
 			if (waiter.firstInLine()) {
 				last = tryOnce(request);
@@ -193,7 +193,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 					waiter.holderExpiresAt(last.holderExpiresAtNanos());
 				}
 				waiter.await(Duration.ofNanos(Math.max(1, request.deadline() - System.nanoTime())));
-				last = tryOnce(request);
+				WaitStrategy.HandOver handOver = waiter.takeHandOver();
+				last = (handOver != null) ? handedOver(request, handOver) : tryOnce(request);
 			}
 			if (last.lease() instanceof DefaultLease granted) {
 				waiter.acquired(granted.deadlineNanos());
@@ -216,6 +217,22 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		try {
 			Assert.state(!this.shutDown, "The lock manager has been shut down");
 			return tryOnceInFlight(request);
+		}
+		finally {
+			inFlight.unlock();
+		}
+	}
+
+	/** Takes a grant that this node's releasing holder handed over to the caller. */
+	private Try handedOver(Request request, WaitStrategy.HandOver handOver) {
+		Lock inFlight = this.acquisitions.readLock();
+		inFlight.lock();
+		try {
+			if (this.shutDown) {
+				releaseQuietly(request.lockName(), handOver.grant().fencingToken());
+				throw new IllegalStateException("The lock manager has been shut down");
+			}
+			return new Try(granted(request, handOver.grant(), handOver.sentAtNanos()), null, null);
 		}
 		finally {
 			inFlight.unlock();
@@ -299,6 +316,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Called once by a lease when it is closed. */
 	void released(DefaultLease lease, boolean stillHeld) {
 		this.held.remove(lease);
+		if (stillHeld && lease.settings().minHoldTime().isZero() && handedOver(lease)) {
+			return;
+		}
 		boolean lost = !stillHeld;
 		boolean waitersHere = this.waitStrategy.releasing(lease.lockName());
 		try {
@@ -315,6 +335,57 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		}
 		finally {
 			lease.endObservation(lost);
+		}
+	}
+
+	/**
+	 * Ends the lease by handing the lock over to a caller of this node, if the wait strategy
+	 * names one: one statement, and the lock is never free in between.
+	 * @return whether the lease was ended so; if not, it still has to be released
+	 */
+	private boolean handedOver(DefaultLease lease) {
+		WaitStrategy.Successor successor = this.shutDown ? null : this.waitStrategy.successor(lease.lockName());
+		if (successor == null) {
+			return false;
+		}
+		boolean lost = false;
+		boolean taken = false;
+		try {
+			long sentAt = System.nanoTime();
+			Optional<Grant> grant = this.store.handOver(lease.lockName(), lease.fencingToken(), this.ownerId,
+					successor.leaseTime());
+			if (grant.isEmpty()) {
+				lost = true;
+				leaseLost(lease, "it had expired or been taken over by another node when it was released");
+			}
+			else {
+				taken = successor.take(grant.get(), sentAt);
+				if (!taken) {
+					releaseQuietly(lease.lockName(), grant.get().fencingToken());
+				}
+			}
+		}
+		catch (LockStoreException ex) {
+			logger.warn("Could not hand over lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken()
+					+ "); it stays taken until it expires at " + lease.expiresAt() + " by the database clock", ex);
+		}
+		finally {
+			if (!taken) {
+				successor.cancel();
+			}
+			lease.endObservation(lost);
+		}
+		return true;
+	}
+
+	/** Releases a grant nobody took, waking this node's waiters. */
+	private void releaseQuietly(String lockName, long fencingToken) {
+		try {
+			this.store.release(lockName, fencingToken, Duration.ZERO, this.waitStrategy.releasing(lockName));
+		}
+		catch (LockStoreException ex) {
+			logger.warn("Could not release unused grant of lock '" + lockName + "' (token " + fencingToken
+					+ "); it stays taken until it expires", ex);
 		}
 	}
 

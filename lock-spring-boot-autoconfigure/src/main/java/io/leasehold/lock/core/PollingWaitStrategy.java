@@ -26,7 +26,7 @@ public class PollingWaitStrategy implements WaitStrategy {
 	}
 
 	@Override
-	public Waiter join(String lockName) {
+	public Waiter join(String lockName, Duration leaseTime) {
 		return new Backoff();
 	}
 

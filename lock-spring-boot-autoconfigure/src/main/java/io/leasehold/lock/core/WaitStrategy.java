@@ -2,6 +2,10 @@ package io.leasehold.lock.core;
 
 import java.time.Duration;
 
+import org.jspecify.annotations.Nullable;
+
+import io.leasehold.lock.store.Grant;
+
 /**
  * How callers wait between attempts on a busy lock. Implementations must not hold a database
  * connection while a caller waits.
@@ -10,9 +14,11 @@ public interface WaitStrategy {
 
 	/**
 	 * Starts waiting for the lock; the caller tries again each time {@link Waiter#await} returns
-	 * and closes the waiter when it acquired the lock or gave up.
+	 * (unless the lock was handed over to it) and closes the waiter when it acquired the lock or
+	 * gave up.
+	 * @param leaseTime the lease time the caller asks for, should the lock be handed over to it
 	 */
-	Waiter join(String lockName);
+	Waiter join(String lockName, Duration leaseTime);
 
 	/**
 	 * How long a caller that found the lock busy registers, in the lock's row, that it waits,
@@ -34,6 +40,42 @@ public interface WaitStrategy {
 	}
 
 	/**
+	 * The caller of this node that this node's lease on the lock should pass to directly when it
+	 * ends, if any: the strategy decides whether a hand-over is fair to other nodes' callers. The
+	 * releasing node must then {@linkplain Successor#take offer} it the grant or
+	 * {@linkplain Successor#cancel cancel}.
+	 */
+	default @Nullable Successor successor(String lockName) {
+		return null;
+	}
+
+	/**
+	 * A waiting caller promised the lock by its releasing holder.
+	 */
+	interface Successor {
+
+		/** The lease time the successor asked for. */
+		Duration leaseTime();
+
+		/**
+		 * Passes the grant to the successor.
+		 * @param sentAtNanos {@code System.nanoTime()} taken before the hand-over was sent
+		 * @return whether the successor took it; if not (it gave up meanwhile), the grant is the
+		 * caller's to release
+		 */
+		boolean take(Grant grant, long sentAtNanos);
+
+		/** Withdraws the promise, and lets the successor try the lock itself at once. */
+		void cancel();
+
+	}
+
+	/** A grant passed on to a waiting caller by the holder's release. */
+	record HandOver(Grant grant, long sentAtNanos) {
+
+	}
+
+	/**
 	 * One caller waiting for one lock.
 	 */
 	interface Waiter extends AutoCloseable {
@@ -52,6 +94,14 @@ public interface WaitStrategy {
 		 * @throws InterruptedException when the waiting thread is interrupted
 		 */
 		void await(Duration remaining) throws InterruptedException;
+
+		/**
+		 * The grant handed over to the caller while it waited, once: when {@link #await} returns
+		 * with one, the caller holds the lock and must not try again.
+		 */
+		default @Nullable HandOver takeHandOver() {
+			return null;
+		}
 
 		/**
 		 * Tells the waiter when the holder's lease runs out unless it is renewed, as the last

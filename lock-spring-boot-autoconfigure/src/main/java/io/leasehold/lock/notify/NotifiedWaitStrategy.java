@@ -9,8 +9,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.jspecify.annotations.Nullable;
+
 import io.leasehold.lock.core.PollingWaitStrategy;
 import io.leasehold.lock.core.WaitStrategy;
+import io.leasehold.lock.store.Grant;
 
 /**
  * Waiters woken by release notifications instead of polling. The waiters of one node queue per
@@ -20,6 +23,12 @@ import io.leasehold.lock.core.WaitStrategy;
  * node at most one acquire attempt, and idle waiting costs one statement per safety interval and
  * lock, whatever the number of waiters. While the listener is disconnected, heads poll with the
  * fallback's backoff instead.
+ * <p>
+ * A holder whose node has waiters for the lock hands it over to the head of the queue in its
+ * release statement, which saves the notification's trip and the head's own statement. A node
+ * hands a lock over at most {@value #MAX_HAND_OVERS_IN_A_ROW} times in a row, then releases it,
+ * so that other nodes' callers get their turn: the first to try after the release's notification
+ * gets it, and a node whose waiters lost such a race lately lets the others try first.
  */
 public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
@@ -28,6 +37,9 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
 	/** How long a lost race marks a lock as contended by other nodes. */
 	private static final long CONTENTION_MEMORY_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+	/** How many times in a row a node keeps a lock that other nodes' callers wait for. */
+	static final int MAX_HAND_OVERS_IN_A_ROW = 4;
 
 	private final Map<String, LockQueue> queues = new ConcurrentHashMap<>();
 
@@ -57,11 +69,11 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 	}
 
 	@Override
-	public Waiter join(String lockName) {
+	public Waiter join(String lockName, Duration leaseTime) {
 		QueuedWaiter[] joined = new QueuedWaiter[1];
 		this.queues.compute(lockName, (name, queue) -> {
 			LockQueue target = (queue != null) ? queue : new LockQueue();
-			joined[0] = target.add(name);
+			joined[0] = target.add(name, leaseTime);
 			return target;
 		});
 		return joined[0];
@@ -70,6 +82,12 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 	/** Whether callers of this node are waiting for the lock. */
 	public boolean hasWaiters(String lockName) {
 		return this.queues.containsKey(lockName);
+	}
+
+	@Override
+	public @Nullable Successor successor(String lockName) {
+		LockQueue queue = this.queues.get(lockName);
+		return (queue != null) ? queue.promiseToHead() : null;
 	}
 
 	@Override
@@ -87,6 +105,7 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		queue.lock.lock();
 		try {
 			queue.releasingHere = true;
+			queue.handOversInARow = 0;
 		}
 		finally {
 			queue.lock.unlock();
@@ -140,10 +159,13 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		/** Whether the next release of this lock is this node's own. */
 		private boolean releasingHere;
 
-		QueuedWaiter add(String lockName) {
+		/** How many times this node handed the lock over since it last released it. */
+		private int handOversInARow;
+
+		QueuedWaiter add(String lockName, Duration leaseTime) {
 			this.lock.lock();
 			try {
-				QueuedWaiter waiter = new QueuedWaiter(lockName, this, this.lock.newCondition(),
+				QueuedWaiter waiter = new QueuedWaiter(lockName, leaseTime, this, this.lock.newCondition(),
 						this.waiters.isEmpty());
 				this.waiters.addLast(waiter);
 				return waiter;
@@ -176,6 +198,29 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 			}
 		}
 
+		/**
+		 * The head, if it sleeps and handing it the lock is fair to other nodes' waiters: promised
+		 * the lock, it waits for the hand-over rather than try.
+		 */
+		@Nullable QueuedWaiter promiseToHead() {
+			this.lock.lock();
+			try {
+				QueuedWaiter head = this.waiters.peekFirst();
+				if (head == null || !head.parked || head.promised) {
+					return null;
+				}
+				if (this.handOversInARow >= MAX_HAND_OVERS_IN_A_ROW) {
+					return null;
+				}
+				this.handOversInARow++;
+				head.promised = true;
+				return head;
+			}
+			finally {
+				this.lock.unlock();
+			}
+		}
+
 		void wakeHead() {
 			this.lock.lock();
 			try {
@@ -202,9 +247,11 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 	/**
 	 * A caller in a lock's queue. Guarded by its queue's lock.
 	 */
-	private final class QueuedWaiter implements Waiter {
+	private final class QueuedWaiter implements Waiter, Successor {
 
 		private final String lockName;
+
+		private final Duration leaseTime;
 
 		private final LockQueue queue;
 
@@ -232,8 +279,17 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
 		private long leaseDeadline;
 
-		QueuedWaiter(String lockName, LockQueue queue, Condition condition, boolean firstInLine) {
+		/** Whether it sleeps in {@link #await}, so a hand-over reaches it. */
+		private boolean parked;
+
+		/** Whether a releasing holder of this node is handing the lock over to it. */
+		private boolean promised;
+
+		private @Nullable HandOver handOver;
+
+		QueuedWaiter(String lockName, Duration leaseTime, LockQueue queue, Condition condition, boolean firstInLine) {
 			this.lockName = lockName;
+			this.leaseTime = leaseTime;
 			this.queue = queue;
 			this.condition = condition;
 			this.firstInLine = firstInLine;
@@ -261,12 +317,16 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 			long deadline = System.nanoTime() + remaining.toNanos();
 			this.queue.lock.lock();
 			try {
-				while (true) {
+				while (this.handOver == null) {
 					long now = System.nanoTime();
 					boolean head = this.queue.waiters.peekFirst() == this;
+					if (this.promised && now - deadline < 0) {
+						park(deadline - now);
+						continue;
+					}
 					if (head && this.woken) {
 						if (this.notBefore - now > 0) {
-							this.condition.awaitNanos(this.notBefore - now);
+							park(this.notBefore - now);
 							continue;
 						}
 						this.woken = false;
@@ -279,7 +339,7 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 						return;
 					}
 					if (!head) {
-						this.condition.awaitNanos(deadline - now);
+						park(deadline - now);
 						continue;
 					}
 					if (!this.pollScheduled) {
@@ -289,8 +349,76 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 						this.pollScheduled = false;
 						return;
 					}
-					this.condition.awaitNanos(Math.min(this.pollAt - now, deadline - now));
+					park(Math.min(this.pollAt - now, deadline - now));
 				}
+				this.wokenAttempt = false;
+			}
+			finally {
+				this.queue.lock.unlock();
+			}
+		}
+
+		/** Sleeps, reachable by a hand-over; a hand-over that came with an interrupt wins. */
+		private void park(long nanos) throws InterruptedException {
+			this.parked = true;
+			try {
+				this.condition.awaitNanos(nanos);
+			}
+			catch (InterruptedException ex) {
+				if (this.handOver == null) {
+					throw ex;
+				}
+				Thread.currentThread().interrupt();
+			}
+			finally {
+				this.parked = false;
+			}
+		}
+
+		@Override
+		public @Nullable HandOver takeHandOver() {
+			this.queue.lock.lock();
+			try {
+				HandOver taken = this.handOver;
+				this.handOver = null;
+				return taken;
+			}
+			finally {
+				this.queue.lock.unlock();
+			}
+		}
+
+		@Override
+		public Duration leaseTime() {
+			return this.leaseTime;
+		}
+
+		@Override
+		public boolean take(Grant grant, long sentAtNanos) {
+			this.queue.lock.lock();
+			try {
+				this.promised = false;
+				if (!this.parked) {
+					return false;
+				}
+				// The lock never became free, so no wake-up since the promise can be for this lock.
+				this.woken = false;
+				this.handOver = new HandOver(grant, sentAtNanos);
+				this.condition.signal();
+				return true;
+			}
+			finally {
+				this.queue.lock.unlock();
+			}
+		}
+
+		@Override
+		public void cancel() {
+			this.queue.lock.lock();
+			try {
+				this.promised = false;
+				this.woken = true;
+				this.condition.signal();
 			}
 			finally {
 				this.queue.lock.unlock();

@@ -36,6 +36,9 @@ import io.leasehold.lock.LockStoreException;
  * drawn token: it sets {@code expires_at} to now, or to
  * {@code acquired_at + minHoldTime} if that is later. It names the token, so a stale holder
  * cannot end a newer holder's lease.</li>
+ * <li><b>Hand-over</b> ends the lease named by its token and grants the row to a waiter of the
+ * same node in the same statement: like the acquire, it locks the row first (if that token still
+ * holds an unexpired lease) and draws the new token while the lock is held.</li>
  * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
  * while the lease has not expired.</li>
  * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement
@@ -131,6 +134,19 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			UNION ALL
 			SELECT fencing_token, acquired_at, expires_at FROM created""";
 
+	private static final String HAND_OVER = """
+			WITH locked AS MATERIALIZED (
+			    SELECT lock_name FROM %1$s
+			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
+			    FOR UPDATE)
+			UPDATE %1$s AS lease
+			SET owner_id = ?,
+			    fencing_token = nextval('%2$s'),
+			    (acquired_at, expires_at) = (SELECT now.at, now.at + ? * interval '1 millisecond'
+			                                 FROM (SELECT clock_timestamp() AS at) AS now)
+			FROM locked WHERE lease.lock_name = locked.lock_name
+			RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at""";
+
 	private static final String RENEW = """
 			UPDATE %1$s
 			SET expires_at = clock_timestamp() + ? * interval '1 millisecond'
@@ -192,6 +208,8 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private final String tryOnceSql;
 
+	private final String handOverSql;
+
 	private final String renewSql;
 
 	private final String releaseSql;
@@ -231,6 +249,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		String sequence = SqlIdentifier.validate("leasehold.lock.sequence-name", sequenceName);
 		this.acquireSql = SETTINGS + ACQUIRE.formatted(table, sequence);
 		this.tryOnceSql = SETTINGS + TRY_ONCE.formatted(table, sequence);
+		this.handOverSql = SETTINGS + HAND_OVER.formatted(table, sequence);
 		this.renewSql = SETTINGS + RENEW.formatted(table);
 		this.releaseChannel = releaseChannel;
 		String release = ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
@@ -336,6 +355,34 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private static Grant grant(ResultSet rows) throws SQLException {
 		return new Grant(rows.getLong(1), instant(rows, 2), instant(rows, 3));
+	}
+
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * A grant, so it commits durably; one not confirmed by synchronous replication is released
+	 * and the hand-over fails.
+	 */
+	@Override
+	public Optional<Grant> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+		return execute("hand over", lockName, this.handOverSql, this.timeouts.statementTimeout(), (statement) -> {
+			statement.setString(3, lockName);
+			statement.setLong(4, fencingToken);
+			statement.setString(5, ownerId);
+			statement.setLong(6, leaseTime.toMillis());
+		}, (rows) -> rows.next() ? Optional.of(grant(rows)) : Optional.<Grant>empty(), new NotDurableHandler<>() {
+
+			@Override
+			public boolean mustBeDurable(Optional<Grant> handedOver) {
+				return handedOver.isPresent();
+			}
+
+			@Override
+			public void undo(Optional<Grant> handedOver) {
+				handedOver.ifPresent((granted) -> release(lockName, granted.fencingToken(), Duration.ZERO, true));
+			}
+
+		});
 	}
 
 	@Override

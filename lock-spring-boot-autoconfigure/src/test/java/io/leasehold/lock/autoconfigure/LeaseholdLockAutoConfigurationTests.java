@@ -715,6 +715,13 @@ class LeaseholdLockAutoConfigurationTests {
 		}
 
 		@Override
+		public Optional<Grant> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+			Instant now = Instant.now();
+			return this.held.containsKey(lockName) ? Optional.of(new Grant(TOKEN, now, now.plus(leaseTime)))
+					: Optional.empty();
+		}
+
+		@Override
 		public Optional<LeaseRow> find(String lockName) {
 			return Optional.empty();
 		}
@@ -741,7 +748,7 @@ class LeaseholdLockAutoConfigurationTests {
 		final List<String> waitedFor = new CopyOnWriteArrayList<>();
 
 		@Override
-		public Waiter join(String lockName) {
+		public Waiter join(String lockName, Duration leaseTime) {
 			return new Waiter() {
 
 				@Override

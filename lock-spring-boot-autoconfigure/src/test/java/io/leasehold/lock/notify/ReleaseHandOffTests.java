@@ -168,7 +168,7 @@ class ReleaseHandOffTests {
 		}
 
 		@Override
-		public Waiter join(String lockName) {
+		public Waiter join(String lockName, Duration leaseTime) {
 			if (lockName.equals(this.pausedLock)) {
 				this.busyAnswered.countDown();
 				try {
@@ -178,7 +178,7 @@ class ReleaseHandOffTests {
 					Thread.currentThread().interrupt();
 				}
 			}
-			return super.join(lockName);
+			return super.join(lockName, leaseTime);
 		}
 
 		@Override
