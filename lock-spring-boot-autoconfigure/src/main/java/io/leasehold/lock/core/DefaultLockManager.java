@@ -367,7 +367,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		}
 		catch (LockStoreException ex) {
 			logger.warn("Could not hand over lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken()
-					+ "); it stays taken until it expires at " + lease.expiresAt() + " by the database clock", ex);
+					+ "); the lock stays taken until its lease expires, at the latest " + successor.leaseTime()
+					+ " from now by the database clock", ex);
 		}
 		finally {
 			if (!taken) {

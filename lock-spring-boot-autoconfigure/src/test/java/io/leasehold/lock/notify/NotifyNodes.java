@@ -95,16 +95,42 @@ final class NotifyNodes {
 	 * private queues: the only exact signal that a caller is waiting rather than about to.
 	 */
 	static int queued(LockNode node, String lockName) {
+		return inQueue(node, lockName, 0, (waiters) -> waiters.size());
+	}
+
+	/**
+	 * Waits until the first of the node's callers queued for the lock sleeps, so that a release
+	 * of its node can hand the lock over to it.
+	 */
+	static void awaitHeadAsleep(LockNode node, String lockName) {
+		awaitHead(node, lockName, "parked");
+	}
+
+	/** Waits until the first caller queued for the lock has been promised it by a releasing holder. */
+	static void awaitHeadPromised(LockNode node, String lockName) {
+		awaitHead(node, lockName, "promised");
+	}
+
+	private static void awaitHead(LockNode node, String lockName, String flag) {
+		await().pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(10)).until(() -> inQueue(node, lockName,
+				false, (waiters) -> {
+					Object head = waiters.peekFirst();
+					return head != null && field(head.getClass(), flag).getBoolean(head);
+				}));
+	}
+
+	/** Reads the node's queue for the lock under its lock, or answers {@code none} when there is none. */
+	private static <T> T inQueue(LockNode node, String lockName, T none, QueueReader<T> reader) {
 		try {
 			Map<?, ?> queues = (Map<?, ?>) field(NotifiedWaitStrategy.class, "queues").get(waitStrategy(node));
 			Object queue = queues.get(lockName);
 			if (queue == null) {
-				return 0;
+				return none;
 			}
 			ReentrantLock lock = (ReentrantLock) field(queue.getClass(), "lock").get(queue);
 			lock.lock();
 			try {
-				return ((ArrayDeque<?>) field(queue.getClass(), "waiters").get(queue)).size();
+				return reader.read((ArrayDeque<?>) field(queue.getClass(), "waiters").get(queue));
 			}
 			finally {
 				lock.unlock();
@@ -113,6 +139,13 @@ final class NotifyNodes {
 		catch (ReflectiveOperationException ex) {
 			throw new IllegalStateException("NotifiedWaitStrategy's queues changed shape", ex);
 		}
+	}
+
+	@FunctionalInterface
+	private interface QueueReader<T> {
+
+		T read(ArrayDeque<?> waiters) throws ReflectiveOperationException;
+
 	}
 
 	static void awaitQueued(LockNode node, String lockName, int count) {

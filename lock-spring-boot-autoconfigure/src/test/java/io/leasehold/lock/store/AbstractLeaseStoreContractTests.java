@@ -107,6 +107,43 @@ abstract class AbstractLeaseStoreContractTests {
 	}
 
 	@Test
+	void handOverPassesTheLockOnWithAGreaterTokenWithoutFreeingIt() {
+		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
+		Duration successorLease = Duration.ofSeconds(45);
+		Grant second = store().handOver(this.lock, first.fencingToken(), "node-a", successorLease).orElseThrow();
+		assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+		assertThat(Duration.between(second.acquiredAt(), second.expiresAt())).as("the successor's lease time")
+			.isEqualTo(successorLease);
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.fencingToken()).isEqualTo(second.fencingToken());
+		assertThat(row.ownerId()).isEqualTo("node-a");
+		assertThat(row.isHeld()).isTrue();
+		assertThat(store().tryAcquire(this.lock, "node-b", LONG, LONG).grant()).as("never free").isEmpty();
+		assertThat(store().release(this.lock, first.fencingToken(), Duration.ZERO)).as("the old token ends nothing")
+			.isFalse();
+		assertThat(store().renew(this.lock, first.fencingToken(), LONG)).isEmpty();
+		assertThat(store().handOver(this.lock, first.fencingToken(), "node-a", LONG)).as("nor hands anything over")
+			.isEmpty();
+		assertThat(store().release(this.lock, second.fencingToken(), Duration.ZERO)).isTrue();
+	}
+
+	@Test
+	void handOverOfAnExpiredOrStaleLeaseWritesNothing() {
+		Grant stale = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
+		expire(this.lock);
+		assertThat(store().handOver(this.lock, stale.fencingToken(), "node-a", LONG)).as("expired").isEmpty();
+		LeaseRow expired = store().find(this.lock).orElseThrow();
+		assertThat(expired.fencingToken()).isEqualTo(stale.fencingToken());
+		assertThat(expired.isHeld()).isFalse();
+		Grant current = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
+		assertThat(store().handOver(this.lock, stale.fencingToken(), "node-a", LONG)).as("stale").isEmpty();
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.fencingToken()).isEqualTo(current.fencingToken());
+		assertThat(row.ownerId()).isEqualTo("node-b");
+		assertThat(row.expiresAt()).isEqualTo(current.expiresAt());
+	}
+
+	@Test
 	void renewMovesExpiryForward() {
 		Grant grant = store().tryAcquire(this.lock, "node-a", Duration.ofSeconds(2), LONG).grant().orElseThrow();
 		Instant renewed = store().renew(this.lock, grant.fencingToken(), LONG).orElseThrow();
@@ -171,7 +208,7 @@ abstract class AbstractLeaseStoreContractTests {
 	 * lock at any time, and each lock's tokens strictly increase in grant order.
 	 */
 	@Test
-	void concurrentOwnersNeverOverlapAndTokensIncrease() throws Exception {
+	void concurrentOwnersNeverOverlapAndTokensIncreaseThroughGrantsAndHandOvers() throws Exception {
 		int threads = 8;
 		int iterations = 250;
 		List<String> locks = List.of(this.lock + "-0", this.lock + "-1", this.lock + "-2");
@@ -202,12 +239,19 @@ abstract class AbstractLeaseStoreContractTests {
 						if (holders.get(name).incrementAndGet() != 1) {
 							overlaps.incrementAndGet();
 						}
-						long previous = lastToken.get(name).getAndSet(grant.get().fencingToken());
-						if (grant.get().fencingToken() <= previous) {
+						long token = grant.get().fencingToken();
+						if (token <= lastToken.get(name).getAndSet(token)) {
 							backwards.incrementAndGet();
 						}
+						if (ThreadLocalRandom.current().nextBoolean()) {
+							// passed on to a successor of the same owner, which the thread plays
+							token = store().handOver(name, token, owner, LONG).orElseThrow().fencingToken();
+							if (token <= lastToken.get(name).getAndSet(token)) {
+								backwards.incrementAndGet();
+							}
+						}
 						holders.get(name).decrementAndGet();
-						store().release(name, grant.get().fencingToken(), Duration.ZERO);
+						store().release(name, token, Duration.ZERO);
 					}
 					return null;
 				}));

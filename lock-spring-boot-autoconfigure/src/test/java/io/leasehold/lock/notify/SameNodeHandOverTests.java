@@ -1,0 +1,195 @@
+package io.leasehold.lock.notify;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.leasehold.lock.Lease;
+import io.leasehold.lock.LockOptions;
+import io.leasehold.lock.autoconfigure.LeaseholdLockProperties;
+import io.leasehold.lock.core.DefaultLockManager;
+import io.leasehold.lock.store.LeaseRow;
+import io.leasehold.lock.store.LeaseStore;
+import io.leasehold.lock.test.LockNode;
+
+import static io.leasehold.lock.notify.NotifyNodes.POLLING_MAX_30S;
+import static io.leasehold.lock.notify.NotifyNodes.SAFETY_POLL_30S;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A release whose node has a caller waiting for the lock hands the lock over to that caller in
+ * the release statement: the lock is never free in between, and the caller sends no statement of
+ * its own. Every poll is set to 30 seconds, so nothing else can wake a waiter in time.
+ */
+class SameNodeHandOverTests {
+
+	private static final LockOptions WAIT_10S = LockOptions.defaults().withWaitTime(Duration.ofSeconds(10));
+
+	private static LockNode a;
+
+	private static LockNode b;
+
+	private static ExecutorService executor;
+
+	@BeforeAll
+	static void startNodes() {
+		a = NotifyNodes.start(NotifyNodes.uniqueName("same_a"),
+				new Class<?>[] { NotifyNodes.Config.class, StatementCounting.class }, SAFETY_POLL_30S, POLLING_MAX_30S,
+				"leasehold.lock.cleanup.enabled=false");
+		b = NotifyNodes.start(NotifyNodes.uniqueName("same_b"), NotifyNodes.Config.class, SAFETY_POLL_30S,
+				POLLING_MAX_30S);
+		NotifyNodes.awaitListening(a, b);
+		executor = Executors.newCachedThreadPool();
+	}
+
+	@AfterAll
+	static void stopNodes() {
+		executor.shutdownNow();
+		a.close();
+		b.close();
+	}
+
+	@Test
+	void callerWaitingOnTheSameNodeGetsTheLockFromTheReleaseStatementAlone() throws Exception {
+		String lockName = "same-node-" + UUID.randomUUID();
+		for (int i = 0; i < 20; i++) {
+			Lease held = a.lockManager().acquire(lockName, LockOptions.defaults());
+			CountDownLatch acquired = new CountDownLatch(1);
+			CountDownLatch done = new CountDownLatch(1);
+			Future<Long> waiter = executor.submit(() -> {
+				try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
+					acquired.countDown();
+					done.await(10, TimeUnit.SECONDS);
+					return lease.fencingToken();
+				}
+			});
+			NotifyNodes.awaitQueued(a, lockName, 1);
+			NotifyNodes.awaitHeadAsleep(a, lockName);
+			long before = StatementCounting.statements(a);
+			held.close();
+			assertThat(acquired.await(10, TimeUnit.SECONDS)).as("the waiter got the lock").isTrue();
+			long statements = StatementCounting.statements(a) - before;
+			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			done.countDown();
+			long token = waiter.get(10, TimeUnit.SECONDS);
+			assertThat(statements).as("statements from the release to the waiter's grant").isEqualTo(1);
+			assertThat(token).isGreaterThan(held.fencingToken());
+			assertThat(row.fencingToken()).isEqualTo(token);
+			assertThat(row.ownerId()).isEqualTo(a.bean(DefaultLockManager.class).ownerId());
+		}
+	}
+
+	/**
+	 * Without a limit on hand-overs in a row, callers of one node that keep taking a lock would
+	 * never free it, and another node's caller would wait until its safety poll (30 s here).
+	 */
+	@Test
+	void anotherNodesCallerIsServedWhileCallersOfOneNodeKeepHandingTheLockOver() throws Exception {
+		String lockName = "same-node-busy-" + UUID.randomUUID();
+		AtomicBoolean stop = new AtomicBoolean();
+		AtomicInteger inside = new AtomicInteger();
+		AtomicInteger overlaps = new AtomicInteger();
+		AtomicInteger sectionsOfA = new AtomicInteger();
+		List<Future<?>> busyCallers = new ArrayList<>();
+		for (int i = 0; i < 3; i++) {
+			busyCallers.add(executor.submit(() -> {
+				while (!stop.get()) {
+					try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
+						section(inside, overlaps);
+						sectionsOfA.incrementAndGet();
+					}
+				}
+				return null;
+			}));
+		}
+		try {
+			for (int i = 0; i < 20; i++) {
+				int before = sectionsOfA.get();
+				long start = System.nanoTime();
+				try (Lease lease = b.lockManager().acquire(lockName, WAIT_10S)) {
+					Duration waited = Duration.ofNanos(System.nanoTime() - start);
+					assertThat(waited).as("wait of the other node's caller").isLessThan(Duration.ofSeconds(2));
+					section(inside, overlaps);
+				}
+				if (i == 0) {
+					assertThat(sectionsOfA.get()).as("the busy node's callers run meanwhile").isGreaterThan(before);
+				}
+				Thread.sleep(3);
+			}
+		}
+		finally {
+			stop.set(true);
+		}
+		for (Future<?> caller : busyCallers) {
+			caller.get(15, TimeUnit.SECONDS);
+		}
+		assertThat(overlaps).hasValue(0);
+	}
+
+	/**
+	 * The waiter promised the lock gives up while the hand-over waits for the row (another
+	 * transaction locks it): the releasing node releases the grant nobody took.
+	 */
+	@Test
+	void grantHandedOverToACallerThatGaveUpIsReleased() throws Exception {
+		String lockName = "same-node-gone-" + UUID.randomUUID();
+		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults());
+		Future<Optional<Lease>> waiter = executor.submit(() -> {
+			Optional<Lease> lease = a.lockManager().tryAcquire(lockName,
+					LockOptions.defaults().withWaitTime(Duration.ofMillis(500)));
+			lease.ifPresent(Lease::close);
+			return lease;
+		});
+		NotifyNodes.awaitQueued(a, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(a, lockName);
+		Future<?> release;
+		try (Connection blocker = a.bean(DataSource.class).getConnection()) {
+			blocker.setAutoCommit(false);
+			lockRow(blocker, lockName);
+			release = executor.submit(held::close);
+			NotifyNodes.awaitHeadPromised(a, lockName);
+			assertThat(waiter.get(10, TimeUnit.SECONDS)).as("the waiter gave up").isEmpty();
+			blocker.commit();
+		}
+		release.get(10, TimeUnit.SECONDS);
+		assertThat(a.bean(DefaultLockManager.class).heldLeaseCount()).isZero();
+		Optional<Lease> other = b.lockManager().tryAcquire(lockName, LockOptions.defaults());
+		assertThat(other).as("the lock is free for another node at once").isPresent();
+		other.get().close();
+	}
+
+	private static void lockRow(Connection connection, String lockName) throws Exception {
+		String table = a.bean(LeaseholdLockProperties.class).getTableName();
+		try (PreparedStatement statement = connection
+			.prepareStatement("SELECT 1 FROM " + table + " WHERE lock_name = ? FOR UPDATE")) {
+			statement.setString(1, lockName);
+			assertThat(statement.executeQuery().next()).isTrue();
+		}
+	}
+
+	private static void section(AtomicInteger inside, AtomicInteger overlaps) throws InterruptedException {
+		if (inside.incrementAndGet() != 1) {
+			overlaps.incrementAndGet();
+		}
+		Thread.sleep(2);
+		inside.decrementAndGet();
+	}
+
+}
