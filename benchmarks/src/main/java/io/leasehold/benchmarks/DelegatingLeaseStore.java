@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Optional;
 
 import io.leasehold.lock.store.Acquisition;
-import io.leasehold.lock.store.Grant;
+import io.leasehold.lock.store.Succession;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
 
@@ -45,7 +45,7 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
-	public Optional<Grant> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
 		return this.delegate.handOver(lockName, fencingToken, ownerId, leaseTime);
 	}
 

@@ -83,6 +83,7 @@ public final class History implements AutoCloseable {
 		event.put("op", op);
 		event.put("id", id);
 		event.put("worker", this.worker);
+		event.put("thread", Thread.currentThread().getName());
 		event.put("pid", this.pid);
 		event.put("lock", lock);
 		if (token != null) {

@@ -26,11 +26,13 @@ import org.springframework.core.env.Environment;
  * @param workMin shortest work time between read and write ({@code worker.work-min})
  * @param workMax longest work time ({@code worker.work-max})
  * @param idle pause after each iteration ({@code worker.idle})
+ * @param threads how many threads run iterations side by side ({@code worker.threads}); with more than one,
+ * a worker's own callers wait for each other, and its releases hand the lock over among them
  * @param goFile when set, the workload starts once this file exists ({@code worker.go-file})
  */
 public record WorkerSettings(String id, Path history, String storeUrl, String storeUser, List<String> locks, String api,
 		boolean fenced, long iterations, Duration duration, Duration workMin, Duration workMax, Duration idle,
-		@Nullable Path goFile) {
+		int threads, @Nullable Path goFile) {
 
 	/** Lock names are this prefix, a colon and the key, so @DistributedLock(name = PREFIX, key = ...) matches. */
 	public static final String PREFIX = "rel";
@@ -55,7 +57,7 @@ public record WorkerSettings(String id, Path history, String storeUrl, String st
 				mode.equals("fenced"), env.getProperty("worker.iterations", Long.class, 0L),
 				duration(env, "worker.duration", "0s"), duration(env, "worker.work-min", "50ms"),
 				duration(env, "worker.work-max", "150ms"), duration(env, "worker.idle", "0s"),
-				(go != null && !go.isBlank()) ? Path.of(go) : null);
+				env.getProperty("worker.threads", Integer.class, 1), (go != null && !go.isBlank()) ? Path.of(go) : null);
 	}
 
 	private static Duration duration(Environment env, String name, String fallback) {

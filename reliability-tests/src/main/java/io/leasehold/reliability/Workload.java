@@ -3,7 +3,9 @@ package io.leasehold.reliability;
 import java.nio.file.Files;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -19,8 +21,9 @@ import org.springframework.context.SmartLifecycle;
 /**
  * The fenced counter: acquire, read (registering the token), work, check the lease, write
  * counter+1 conditional on the token, release; every step is an operation in the history. Runs
- * on its own thread from context start until the iterations or the duration are used up, or the
- * context stops (SIGTERM), which interrupts the work and releases the lease.
+ * on threads of its own ({@code worker.threads}) from context start until the iterations or the
+ * duration are used up, or the context stops (SIGTERM), which interrupts the work and releases
+ * the lease.
  */
 public class Workload implements SmartLifecycle {
 
@@ -34,7 +37,7 @@ public class Workload implements SmartLifecycle {
 
 	private final History history;
 
-	private final CountDownLatch done = new CountDownLatch(1);
+	private final CountDownLatch done;
 
 	private final AtomicLong acquired = new AtomicLong();
 
@@ -42,7 +45,7 @@ public class Workload implements SmartLifecycle {
 
 	private volatile boolean stoppedByContext;
 
-	private volatile Thread thread;
+	private final List<Thread> threads = new CopyOnWriteArrayList<>();
 
 	public Workload(WorkerSettings settings, LockManager manager, AnnotatedCounter annotated, CounterStore store,
 			History history) {
@@ -51,25 +54,29 @@ public class Workload implements SmartLifecycle {
 		this.annotated = annotated;
 		this.store = store;
 		this.history = history;
+		this.done = new CountDownLatch(settings.threads());
 	}
 
 	@Override
 	public void start() {
-		Thread worker = new Thread(this::runLoop, "workload-" + this.settings.id());
-		this.thread = worker;
-		worker.start();
+		for (int i = 0; i < this.settings.threads(); i++) {
+			Thread worker = new Thread(this::runLoop, "workload-" + this.settings.id() + "-" + i);
+			this.threads.add(worker);
+			worker.start();
+		}
 	}
 
 	@Override
 	public void stop() {
 		this.stoppedByContext = true;
 		this.stopping = true;
-		Thread worker = this.thread;
-		if (worker != null && worker.isAlive()) {
+		if (isRunning()) {
 			this.history.note("stopping", "context closing");
-			worker.interrupt();
+			this.threads.forEach(Thread::interrupt);
 			try {
-				worker.join(5000);
+				for (Thread worker : this.threads) {
+					worker.join(5000);
+				}
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
@@ -79,11 +86,10 @@ public class Workload implements SmartLifecycle {
 
 	@Override
 	public boolean isRunning() {
-		Thread worker = this.thread;
-		return worker != null && worker.isAlive();
+		return this.threads.stream().anyMatch(Thread::isAlive);
 	}
 
-	/** Blocks until the workload ended by itself or was stopped. */
+	/** Blocks until every thread of the workload ended by itself or was stopped. */
 	public void awaitDone() throws InterruptedException {
 		this.done.await();
 	}

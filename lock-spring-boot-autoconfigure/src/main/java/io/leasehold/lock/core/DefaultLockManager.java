@@ -40,6 +40,7 @@ import io.leasehold.lock.store.Acquisition;
 import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
+import io.leasehold.lock.store.Succession;
 
 /**
  * Acquires, renews and releases leases in a {@link LeaseStore}, waits for busy locks with a
@@ -352,16 +353,19 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		boolean taken = false;
 		try {
 			long sentAt = System.nanoTime();
-			Optional<Grant> grant = this.store.handOver(lease.lockName(), lease.fencingToken(), this.ownerId,
-					successor.leaseTime());
-			if (grant.isEmpty()) {
+			Optional<Succession> succession = this.store.handOver(lease.lockName(), lease.fencingToken(),
+					this.ownerId, successor.leaseTime());
+			if (succession.isEmpty()) {
 				lost = true;
 				leaseLost(lease, "it had expired or been taken over by another node when it was released");
 			}
 			else {
-				taken = successor.take(grant.get(), sentAt);
+				Grant grant = succession.get().grant();
+				taken = successor.take(grant, sentAt, succession.get().othersWaiting());
+				logger.debug("Handed lock '" + lease.lockName() + "' over from token " + lease.fencingToken() + " to "
+						+ grant.fencingToken() + (taken ? "" : ", which nobody took"));
 				if (!taken) {
-					releaseQuietly(lease.lockName(), grant.get().fencingToken());
+					releaseQuietly(lease.lockName(), grant.fencingToken());
 				}
 			}
 		}

@@ -31,9 +31,9 @@ public interface WaitStrategy {
 	/**
 	 * Tells the strategy that this node is about to release the lock, before the release is
 	 * sent.
-	 * @return whether callers of this node wait for the lock, so the release must wake them
-	 * even if no waiter registered in the lock's row (a caller queued behind another of its node
-	 * has not tried the lock yet)
+	 * @return whether the release must notify even if no waiter is registered in the lock's row:
+	 * callers of this node wait for it (a caller queued behind another of its node has not tried
+	 * the lock yet), or a hand-over took other callers' registration over
 	 */
 	default boolean releasing(String lockName) {
 		return false;
@@ -60,10 +60,11 @@ public interface WaitStrategy {
 		/**
 		 * Passes the grant to the successor.
 		 * @param sentAtNanos {@code System.nanoTime()} taken before the hand-over was sent
+		 * @param othersWaiting whether the hand-over took a registration of waiting callers over
 		 * @return whether the successor took it; if not (it gave up meanwhile), the grant is the
 		 * caller's to release
 		 */
-		boolean take(Grant grant, long sentAtNanos);
+		boolean take(Grant grant, long sentAtNanos, boolean othersWaiting);
 
 		/** Withdraws the promise, and lets the successor try the lock itself at once. */
 		void cancel();

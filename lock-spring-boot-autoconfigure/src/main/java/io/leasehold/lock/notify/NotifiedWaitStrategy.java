@@ -25,10 +25,11 @@ import io.leasehold.lock.store.Grant;
  * fallback's backoff instead.
  * <p>
  * A holder whose node has waiters for the lock hands it over to the head of the queue in its
- * release statement, which saves the notification's trip and the head's own statement. A node
- * hands a lock over at most {@value #MAX_HAND_OVERS_IN_A_ROW} times in a row, then releases it,
- * so that other nodes' callers get their turn: the first to try after the release's notification
- * gets it, and a node whose waiters lost such a race lately lets the others try first.
+ * release statement, which saves the notification's trip and the head's own statement. While
+ * other nodes' callers wait too (a hand-over found one registered in the lock's row, or a woken
+ * head of this node lost a race to one lately), a node hands a lock over at most
+ * {@value #MAX_HAND_OVERS_IN_A_ROW} times in a row; then it releases the lock, notifies, and its
+ * own head lets the other nodes try first.
  */
 public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
@@ -79,11 +80,6 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		return joined[0];
 	}
 
-	/** Whether callers of this node are waiting for the lock. */
-	public boolean hasWaiters(String lockName) {
-		return this.queues.containsKey(lockName);
-	}
-
 	@Override
 	public @Nullable Successor successor(String lockName) {
 		LockQueue queue = this.queues.get(lockName);
@@ -98,19 +94,13 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
 	@Override
 	public boolean releasing(String lockName) {
-		LockQueue queue = this.queues.get(lockName);
-		if (queue == null) {
-			return false;
-		}
-		queue.lock.lock();
-		try {
-			queue.releasingHere = true;
-			queue.handOversInARow = 0;
-		}
-		finally {
-			queue.lock.unlock();
-		}
-		return true;
+		boolean[] mustNotify = new boolean[1];
+		// a queue kept only to remember other nodes' waiters goes once the release is sent
+		this.queues.computeIfPresent(lockName, (name, queue) -> {
+			mustNotify[0] = queue.releasing();
+			return queue.waiters.isEmpty() ? null : queue;
+		});
+		return mustNotify[0];
 	}
 
 	@Override
@@ -162,6 +152,15 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		/** How many times this node handed the lock over since it last released it. */
 		private int handOversInARow;
 
+		/**
+		 * Whether a hand-over since the last release took over other callers' registration: the
+		 * release owes them its notification, and the queue is kept until then.
+		 */
+		private boolean othersWaiting;
+
+		/** Whether this node's head lets other nodes try first after the release under way. */
+		private boolean courtesyDue;
+
 		QueuedWaiter add(String lockName, Duration leaseTime) {
 			this.lock.lock();
 			try {
@@ -175,7 +174,7 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 			}
 		}
 
-		/** @return whether the queue is now empty */
+		/** @return whether the queue can go: no waiter, and no notification owed */
 		boolean remove(QueuedWaiter waiter) {
 			this.lock.lock();
 			try {
@@ -191,7 +190,23 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 					}
 					next.condition.signal();
 				}
-				return this.waiters.isEmpty();
+				return this.waiters.isEmpty() && !this.othersWaiting;
+			}
+			finally {
+				this.lock.unlock();
+			}
+		}
+
+		/** @return whether the release must notify: this node's callers wait, or others' registration was taken over */
+		boolean releasing() {
+			this.lock.lock();
+			try {
+				boolean mustNotify = !this.waiters.isEmpty() || this.othersWaiting;
+				this.releasingHere = true;
+				this.courtesyDue = this.othersWaiting || this.contendedUntil - System.nanoTime() > 0;
+				this.handOversInARow = 0;
+				this.othersWaiting = false;
+				return mustNotify;
 			}
 			finally {
 				this.lock.unlock();
@@ -209,7 +224,8 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 				if (head == null || !head.parked || head.promised) {
 					return null;
 				}
-				if (this.handOversInARow >= MAX_HAND_OVERS_IN_A_ROW) {
+				boolean othersWait = this.othersWaiting || this.contendedUntil - System.nanoTime() > 0;
+				if (othersWait && this.handOversInARow >= MAX_HAND_OVERS_IN_A_ROW) {
 					return null;
 				}
 				this.handOversInARow++;
@@ -226,11 +242,10 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 			try {
 				QueuedWaiter head = this.waiters.peekFirst();
 				if (head != null) {
-					long now = System.nanoTime();
-					if (this.releasingHere && this.contendedUntil - now > 0) {
+					if (this.releasingHere && this.courtesyDue) {
 						// Other nodes wait too: give their first waiter the head start this node's
 						// had, since its release reached this node first.
-						head.notBefore = now + COURTESY_NANOS;
+						head.notBefore = System.nanoTime() + COURTESY_NANOS;
 					}
 					head.woken = true;
 					head.condition.signal();
@@ -394,9 +409,10 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		}
 
 		@Override
-		public boolean take(Grant grant, long sentAtNanos) {
+		public boolean take(Grant grant, long sentAtNanos, boolean othersWaiting) {
 			this.queue.lock.lock();
 			try {
+				this.queue.othersWaiting |= othersWaiting;
 				this.promised = false;
 				if (!this.parked) {
 					return false;

@@ -60,14 +60,15 @@ public interface LeaseStore {
 	/**
 	 * Ends the lease named by its token and, in the same transaction, grants the lock to another
 	 * caller of the same node with a fresh fencing token: the lock passes to a waiter of the
-	 * releasing node without ever being free, so nobody needs to be notified. Other nodes'
-	 * registrations stay, for the release that eventually frees the lock.
+	 * releasing node without ever being free, so nobody needs to be notified. It clears the
+	 * waiters' registration and reports whether there was one: the node then owes them the
+	 * notification of the release that eventually frees the lock.
 	 * @param ownerId the node's owner id
 	 * @param leaseTime the successor's lease time
 	 * @return the successor's grant, or empty when the lease was no longer held with this token,
 	 * in which case nothing was written
 	 */
-	Optional<Grant> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime);
+	Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime);
 
 	/**
 	 * Reads the lock's row in the transaction of {@code connection} and locks it against any

@@ -38,7 +38,9 @@ import io.leasehold.lock.LockStoreException;
  * cannot end a newer holder's lease.</li>
  * <li><b>Hand-over</b> ends the lease named by its token and grants the row to a waiter of the
  * same node in the same statement: like the acquire, it locks the row first (if that token still
- * holds an unexpired lease) and draws the new token while the lock is held.</li>
+ * holds an unexpired lease) and draws the new token while the lock is held. It takes the waiters'
+ * registration over (clears it and reports it), so a registration seen by a later hand-over was
+ * made since: another node's caller waits.</li>
  * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
  * while the lease has not expired.</li>
  * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement
@@ -136,16 +138,18 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private static final String HAND_OVER = """
 			WITH locked AS MATERIALIZED (
-			    SELECT lock_name FROM %1$s
+			    SELECT lock_name, waiters_until FROM %1$s
 			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			    FOR UPDATE)
 			UPDATE %1$s AS lease
 			SET owner_id = ?,
 			    fencing_token = nextval('%2$s'),
 			    (acquired_at, expires_at) = (SELECT now.at, now.at + ? * interval '1 millisecond'
-			                                 FROM (SELECT clock_timestamp() AS at) AS now)
+			                                 FROM (SELECT clock_timestamp() AS at) AS now),
+			    waiters_until = NULL
 			FROM locked WHERE lease.lock_name = locked.lock_name
-			RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at""";
+			RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at,
+			    coalesce(locked.waiters_until > clock_timestamp(), false)""";
 
 	private static final String RENEW = """
 			UPDATE %1$s
@@ -364,22 +368,24 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	 * and the hand-over fails.
 	 */
 	@Override
-	public Optional<Grant> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
 		return execute("hand over", lockName, this.handOverSql, this.timeouts.statementTimeout(), (statement) -> {
 			statement.setString(3, lockName);
 			statement.setLong(4, fencingToken);
 			statement.setString(5, ownerId);
 			statement.setLong(6, leaseTime.toMillis());
-		}, (rows) -> rows.next() ? Optional.of(grant(rows)) : Optional.<Grant>empty(), new NotDurableHandler<>() {
+		}, (rows) -> rows.next() ? Optional.of(new Succession(grant(rows), rows.getBoolean(4)))
+				: Optional.<Succession>empty(), new NotDurableHandler<>() {
 
 			@Override
-			public boolean mustBeDurable(Optional<Grant> handedOver) {
+			public boolean mustBeDurable(Optional<Succession> handedOver) {
 				return handedOver.isPresent();
 			}
 
 			@Override
-			public void undo(Optional<Grant> handedOver) {
-				handedOver.ifPresent((granted) -> release(lockName, granted.fencingToken(), Duration.ZERO, true));
+			public void undo(Optional<Succession> handedOver) {
+				handedOver.ifPresent((succession) -> release(lockName, succession.grant().fencingToken(), Duration.ZERO,
+						true));
 			}
 
 		});

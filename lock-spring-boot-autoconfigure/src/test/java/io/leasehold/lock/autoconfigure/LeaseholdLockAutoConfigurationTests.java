@@ -60,6 +60,7 @@ import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
 import io.leasehold.lock.store.PostgresLeaseStore;
+import io.leasehold.lock.store.Succession;
 import io.leasehold.lock.test.TestDatabase;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -715,10 +716,10 @@ class LeaseholdLockAutoConfigurationTests {
 		}
 
 		@Override
-		public Optional<Grant> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+		public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
 			Instant now = Instant.now();
-			return this.held.containsKey(lockName) ? Optional.of(new Grant(TOKEN, now, now.plus(leaseTime)))
-					: Optional.empty();
+			return this.held.containsKey(lockName)
+					? Optional.of(new Succession(new Grant(TOKEN, now, now.plus(leaseTime)), false)) : Optional.empty();
 		}
 
 		@Override

@@ -32,6 +32,7 @@ import io.leasehold.lock.test.LockNode;
 import static io.leasehold.lock.notify.NotifyNodes.POLLING_MAX_30S;
 import static io.leasehold.lock.notify.NotifyNodes.SAFETY_POLL_30S;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A release whose node has a caller waiting for the lock hands the lock over to that caller in
@@ -120,16 +121,13 @@ class SameNodeHandOverTests {
 			}));
 		}
 		try {
+			await().atMost(Duration.ofSeconds(10)).until(() -> sectionsOfA.get() >= 10);
 			for (int i = 0; i < 20; i++) {
-				int before = sectionsOfA.get();
 				long start = System.nanoTime();
 				try (Lease lease = b.lockManager().acquire(lockName, WAIT_10S)) {
 					Duration waited = Duration.ofNanos(System.nanoTime() - start);
 					assertThat(waited).as("wait of the other node's caller").isLessThan(Duration.ofSeconds(2));
 					section(inside, overlaps);
-				}
-				if (i == 0) {
-					assertThat(sectionsOfA.get()).as("the busy node's callers run meanwhile").isGreaterThan(before);
 				}
 				Thread.sleep(3);
 			}
@@ -138,7 +136,7 @@ class SameNodeHandOverTests {
 			stop.set(true);
 		}
 		for (Future<?> caller : busyCallers) {
-			caller.get(15, TimeUnit.SECONDS);
+			caller.get(15, TimeUnit.SECONDS); // each waited at most its 10 s every time
 		}
 		assertThat(overlaps).hasValue(0);
 	}

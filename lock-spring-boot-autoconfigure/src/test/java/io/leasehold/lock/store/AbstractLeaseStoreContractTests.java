@@ -110,7 +110,10 @@ abstract class AbstractLeaseStoreContractTests {
 	void handOverPassesTheLockOnWithAGreaterTokenWithoutFreeingIt() {
 		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		Duration successorLease = Duration.ofSeconds(45);
-		Grant second = store().handOver(this.lock, first.fencingToken(), "node-a", successorLease).orElseThrow();
+		Succession succession = store().handOver(this.lock, first.fencingToken(), "node-a", successorLease)
+			.orElseThrow();
+		assertThat(succession.othersWaiting()).as("nobody registered").isFalse();
+		Grant second = succession.grant();
 		assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
 		assertThat(Duration.between(second.acquiredAt(), second.expiresAt())).as("the successor's lease time")
 			.isEqualTo(successorLease);
@@ -245,7 +248,7 @@ abstract class AbstractLeaseStoreContractTests {
 						}
 						if (ThreadLocalRandom.current().nextBoolean()) {
 							// passed on to a successor of the same owner, which the thread plays
-							token = store().handOver(name, token, owner, LONG).orElseThrow().fencingToken();
+							token = store().handOver(name, token, owner, LONG).orElseThrow().grant().fencingToken();
 							if (token <= lastToken.get(name).getAndSet(token)) {
 								backwards.incrementAndGet();
 							}

@@ -87,6 +87,25 @@ class PostgresLeaseStoreTests extends AbstractLeaseStoreContractTests {
 			PostgresLeaseStoreTests.this.expire(lockName, ago);
 		}
 
+
+		/** Only a store that notifies registers waiters. */
+		@Test
+		void handOverTakesTheWaitersRegistrationOver() {
+			String lock = "store-registered-" + UUID.randomUUID();
+			Duration lease = Duration.ofSeconds(30);
+			Grant first = this.waiting.tryAcquire(lock, "node-a", lease, lease).grant().orElseThrow();
+			assertThat(this.waiting.tryAcquire(lock, "node-b", lease, lease, lease).grant()).as("registers").isEmpty();
+			Succession second = this.waiting.handOver(lock, first.fencingToken(), "node-a", lease).orElseThrow();
+			assertThat(second.othersWaiting()).isTrue();
+			Succession third = this.waiting.handOver(lock, second.grant().fencingToken(), "node-a", lease).orElseThrow();
+			assertThat(third.othersWaiting()).as("taken over by the hand-over before").isFalse();
+			assertThat(this.waiting.tryAcquire(lock, "node-b", lease, lease, lease).grant()).as("registers again")
+				.isEmpty();
+			assertThat(this.waiting.handOver(lock, third.grant().fencingToken(), "node-a", lease)
+				.orElseThrow()
+				.othersWaiting()).isTrue();
+		}
+
 	}
 
 	@Test

@@ -82,14 +82,14 @@ public final class Checker {
 			}
 		}
 
-		// I3: overlapping holds of one lock by different workers
+		// I3: overlapping holds of one lock by different callers (workers, or threads of one worker)
 		List<Hold> holds = holds(granted, ops, faults, lastEvent);
 		long overlaps = 0;
 		for (int i = 0; i < holds.size(); i++) {
 			for (int j = i + 1; j < holds.size(); j++) {
 				Hold a = holds.get(i);
 				Hold b = holds.get(j);
-				if (a.lock().equals(b.lock()) && !a.worker().equals(b.worker()) && a.start() < b.end()
+				if (a.lock().equals(b.lock()) && !a.caller().equals(b.caller()) && a.start() < b.end()
 						&& b.start() < a.end()) {
 					overlaps++;
 				}
@@ -100,7 +100,7 @@ public final class Checker {
 		List<Op> reads = ops.stream().filter((op) -> op.is("read", "ok")).toList();
 		long staleWritesAccepted = ackedWrites.stream()
 			.filter((write) -> reads.stream()
-				.anyMatch((read) -> read.lock().equals(write.lock()) && !read.worker().equals(write.worker())
+				.anyMatch((read) -> read.lock().equals(write.lock()) && !read.caller().equals(write.caller())
 						&& read.token() > write.token() && read.completed() < write.invoked()))
 			.count();
 
@@ -158,7 +158,7 @@ public final class Checker {
 				staleWritesAccepted, takeovers, noTakeover, maxCall, callsOverBound);
 	}
 
-	private record Hold(String worker, String lock, long token, long start, long end) {
+	private record Hold(String worker, String caller, String lock, long token, long start, long end) {
 	}
 
 	/** From the grant to the release's invoke; a holder that never released holds until it died or its history ends. */
@@ -175,7 +175,7 @@ public final class Checker {
 			if (end == null) {
 				end = killed.getOrDefault(grant.worker(), lastEvent.get(grant.worker()));
 			}
-			holds.add(new Hold(grant.worker(), grant.lock(), grant.token(), grant.completed(), end));
+			holds.add(new Hold(grant.worker(), grant.caller(), grant.lock(), grant.token(), grant.completed(), end));
 		}
 		return holds;
 	}

@@ -10,9 +10,10 @@ import org.jspecify.annotations.Nullable;
  * @param id operation id, unique per worker (0 for notes)
  * @param wall wall-clock time in microseconds since the epoch
  * @param mono the worker JVM's {@code System.nanoTime()}
+ * @param thread the worker's thread that wrote it
  */
 public record Event(String type, String op, long id, String worker, long pid, String lock, @Nullable Long token,
-		@Nullable Long value, @Nullable String detail, long wall, long mono) {
+		@Nullable Long value, @Nullable String detail, long wall, long mono, String thread) {
 
 	public boolean is(String type, String op) {
 		return this.type.equals(type) && this.op.equals(op);

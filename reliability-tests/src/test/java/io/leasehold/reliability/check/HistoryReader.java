@@ -46,7 +46,7 @@ public final class HistoryReader {
 						node.has("token") ? node.get("token").asLong() : null,
 						node.has("value") ? node.get("value").asLong() : null,
 						node.has("detail") ? node.get("detail").asString() : null, node.get("wall").asLong(),
-						node.get("mono").asLong()));
+						node.get("mono").asLong(), node.has("thread") ? node.get("thread").asString() : ""));
 			}
 			catch (JacksonException | NullPointerException ex) {
 				if (i != lines.size() - 1) {

@@ -14,9 +14,15 @@ import org.jspecify.annotations.Nullable;
  *
  * @param invoked wall-clock microseconds of the invoke
  * @param completed wall-clock microseconds of the outcome, null when there was none
+ * @param thread the worker's thread that ran it
  */
 public record Op(String worker, long id, String op, String lock, @Nullable Long token, long invoked, String outcome,
-		@Nullable Long completed, @Nullable Long value, @Nullable String detail) {
+		@Nullable Long completed, @Nullable Long value, @Nullable String detail, String thread) {
+
+	/** Who ran it: a caller of the library, one thread of one worker. */
+	public String caller() {
+		return this.worker + "/" + this.thread;
+	}
 
 	public boolean is(String op, String outcome) {
 		return this.op.equals(op) && this.outcome.equals(outcome);
@@ -47,7 +53,8 @@ public record Op(String worker, long id, String op, String lock, @Nullable Long 
 			Long token = (invoke.token() != null) ? invoke.token() : (outcome != null ? outcome.token() : null);
 			ops.add(new Op(invoke.worker(), invoke.id(), invoke.op(), invoke.lock(), token, invoke.wall(),
 					(outcome != null) ? outcome.type() : "info", (outcome != null) ? outcome.wall() : null,
-					(outcome != null) ? outcome.value() : null, (outcome != null) ? outcome.detail() : null));
+					(outcome != null) ? outcome.value() : null, (outcome != null) ? outcome.detail() : null,
+					invoke.thread()));
 		}
 		return ops;
 	}

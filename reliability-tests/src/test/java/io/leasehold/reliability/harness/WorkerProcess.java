@@ -243,6 +243,11 @@ public final class WorkerProcess implements AutoCloseable {
 			return set("worker.work-max", max.toMillis() + "ms");
 		}
 
+		/** How many threads of the worker run iterations side by side. */
+		public Builder threads(int threads) {
+			return set("worker.threads", Integer.toString(threads));
+		}
+
 		public Builder idle(Duration idle) {
 			return set("worker.idle", idle.toMillis() + "ms");
 		}

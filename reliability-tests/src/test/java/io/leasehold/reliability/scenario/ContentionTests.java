@@ -16,8 +16,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Scenario 1: three workers (one {@code @DistributedLock}, two {@code LockManager}) contend
- * for one hot lock whose lease is shorter than the work, so leases run out under their holders.
+ * Scenario 1: three workers (one {@code @DistributedLock}, two {@code LockManager}) of two
+ * threads each contend for one hot lock whose lease is shorter than the work, so leases run out
+ * under their holders; a release whose worker has a thread waiting hands the lock over to it.
  * Fenced, the store rejects every overtaken holder and no update is lost; unfenced (the negative
  * control) updates are lost; with renewal on, nothing is overtaken at all.
  */
@@ -31,7 +32,7 @@ class ContentionTests {
 	private static final Duration CALL_BOUND = WAIT.plusSeconds(6); // wait time + statement timeout (5 s) + the cancel 1 s later
 
 	private static final ScenarioReport report = new ScenarioReport("1. Contention with leases overrun",
-			"Three workers, one lock, work 100-250 ms per iteration. Renewal off: a 150 ms lease runs out under"
+			"Three workers of two threads, one lock, work 100-250 ms per iteration. Renewal off: a 150 ms lease runs out under"
 					+ " most holders. Renewal on: a 300 ms lease renewed every 100 ms.",
 			"./mvnw -pl reliability-tests verify -Dtest=ContentionTests");
 
@@ -77,6 +78,8 @@ class ContentionTests {
 			for (String id : new String[] { "w1", "w2", "w3" }) {
 				run.workers()
 					.start(id, (w) -> w.annotation(id.equals("w1"))
+						.threads(2)
+						.set("logging.level.io.leasehold.lock.core.DefaultLockManager", "DEBUG")
 						.fenced(fenced)
 						.locks("c1")
 						.leaseTime(lease)

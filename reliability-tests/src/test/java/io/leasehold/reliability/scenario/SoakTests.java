@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The soak run (not CI): three worker slots (one {@code @DistributedLock}, two
- * {@code LockManager}) on two locks, each slot's lease connections through its own proxy, on a
+ * {@code LockManager}) of two threads each, on two locks, each slot's lease connections through its own proxy, on a
  * lockdb and storedb of the run's own. Every 1-3 s one random fault: SIGSTOP for 0.5-3 s, SIGKILL
  * or SIGTERM (the slot restarts with a new worker), a proxy cut, blackhole or dropped replies for
  * 0.5-3 s, kill -9 and restart of lockdb, or lockdb frozen (SIGSTOP) for 2 s. At the end every
@@ -152,6 +152,7 @@ class SoakTests {
 			throws Exception {
 		return run.workers()
 			.start(slot + "-" + generation, (w) -> w.annotation(slot.equals("w1"))
+				.threads(2)
 				.locks("c1", "c2")
 				.leaseTime(LEASE)
 				.autoRenew(true)
