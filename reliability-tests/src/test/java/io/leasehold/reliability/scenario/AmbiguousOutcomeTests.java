@@ -31,7 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * client does not know of), a renewal, a release; then a release held back in a blackhole and
  * delivered after another worker took the lock over. No phantom outlives its lease (another
  * worker acquires within lease + margin), the late release does not free the new holder's lease,
- * and the store loses nothing.
+ * and the store loses nothing. Then, with w2 on two threads, a hand-over from one thread to the
+ * other whose reply is lost: the same holds for the lease it granted.
  */
 class AmbiguousOutcomeTests {
 
@@ -193,6 +194,67 @@ class AmbiguousOutcomeTests {
 				.toList()).as("I7 calls over %s", NetFaults.CALL_BOUND).isEmpty();
 			assertThat(renewReleaseMicros).as("I7 close() while a renewal's reply is lost")
 				.isLessThanOrEqualTo(NetFaults.CALL_BOUND.toNanos() / 1000);
+			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
+			ContentionTests.assertSafe(r);
+		}
+	}
+
+	/**
+	 * w2 runs two threads, so its releases hand the lock over from one to the other; the reply to
+	 * one hand-over is lost. Its thread gives up on the statement within the bound and w2 never
+	 * learns the token it granted; another worker takes over once that lease runs out.
+	 */
+	@Test
+	void handOverWhoseReplyIsLostLeavesNoPhantomHolder() throws Exception {
+		DataSource lockdb = this.databases.lockDataSource();
+		try (FaultyProxy proxy = NetFaults.proxyToLockdb(this.databases);
+				ScenarioRun run = new ScenarioRun(this.databases, "ambiguous-hand-over", "c1")) {
+			for (String id : new String[] { "w1", "w2", "w3" }) {
+				run.workers().start(id, (w) -> {
+					w.annotation(id.equals("w1"))
+						.threads(id.equals("w2") ? 2 : 1)
+						.locks("c1")
+						.leaseTime(LEASE)
+						.autoRenew(true)
+						.waitTime(Duration.ofSeconds(1))
+						.work(Duration.ofMillis(100), Duration.ofMillis(200))
+						.idle(id.equals("w2") ? Duration.ZERO : Duration.ofMillis(500))
+						.duration(Duration.ofSeconds(60))
+						.set("leasehold.lock.statement-timeout", "1s");
+					return id.equals("w2") ? w.set("spring.datasource.url", NetFaults.lockUrlThrough(proxy)) : w;
+				});
+			}
+			run.workers().go(Duration.ofSeconds(60));
+			WorkerProcess w2 = run.workers().get("w2");
+			proxy.dropRepliesWhenClientSends(NetFaults.HAND_OVER);
+			assertThat(proxy.awaitTriggered(Duration.ofSeconds(30))).as("w2 handed the lock over").isTrue();
+			Fault fault = run.fault("w2", Fault.Kind.NETWORK);
+			NetFaults.Row phantom = phantomGrant(lockdb, w2, Duration.ofMillis(500)).orElseThrow(
+					() -> new AssertionError("the hand-over granted w2 a lease it was not told of"));
+			Event takeover = NetFaults.awaitGrantElsewhere(run.workers(), "w2", fault.wall(), LEASE.plusSeconds(5));
+			Event releaseOutcome = awaitOutcome(w2, "release", fault.wall(), NetFaults.CALL_BOUND.plusSeconds(1));
+			proxy.heal();
+			long takeoverMicros = takeover.wall() - fault.wall();
+			for (WorkerProcess worker : run.all()) {
+				worker.terminate();
+			}
+			run.workers().awaitExit(Duration.ofSeconds(30));
+			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
+			new ScenarioReport("5b. Ambiguous outcome of a hand-over",
+					"As above, w2 on two threads, work 100-200 ms. w2's release of token " + releaseOutcome.token()
+							+ " handed the lock over to its other thread (token " + phantom.token() + "), reply dropped:"
+							+ " close() returned (" + releaseOutcome.type() + ") after "
+							+ NetFaults.ms(releaseOutcome.wall() - fault.wall()) + " ms, w"
+							+ takeover.worker().substring(1) + " acquired (token " + takeover.token() + ") "
+							+ NetFaults.ms(takeoverMicros) + " ms after the hand-over was sent.",
+					"./mvnw -pl reliability-tests verify -Dtest=AmbiguousOutcomeTests")
+				.row("fenced, renewal on", "lost reply to a hand-over", r, run.leftovers())
+				.write();
+			assertThat(takeover.token()).as("the takeover's token is above the phantom's").isGreaterThan(phantom.token());
+			assertThat(takeoverMicros).as("I5 the phantom holder does not outlive its lease")
+				.isLessThanOrEqualTo(LEASE.plus(MARGIN).toNanos() / 1000);
+			assertThat(r.overlaps()).as("I3 no two holders at once").isZero();
+			assertThat(r.callsOverBound()).as("I7 calls over %s", NetFaults.CALL_BOUND).isZero();
 			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
 			ContentionTests.assertSafe(r);
 		}

@@ -29,8 +29,11 @@ import io.leasehold.reliability.infra.FaultyProxy;
  */
 final class NetFaults {
 
-	/** Text of the acquire statement only (PostgresLeaseStore). */
-	static final String ACQUIRE = "WITH locked AS MATERIALIZED";
+	/** Text of the acquire statement only (PostgresLeaseStore): the hand-over locks a live lease instead. */
+	static final String ACQUIRE = "AND expires_at <= clock_timestamp()";
+
+	/** Text of the hand-over statement only: it takes the waiters' registration over. */
+	static final String HAND_OVER = "waiters_until = NULL";
 
 	/** Text of the renew statement only: the acquire sets expires_at after other columns. */
 	static final String RENEW = "SET expires_at = clock_timestamp() +";
