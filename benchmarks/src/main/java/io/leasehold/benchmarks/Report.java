@@ -307,7 +307,7 @@ final class Report {
 			  cycle can come out below the floor's: compare the acquire rows for the grant alone.
 			* **advisory**: `pg_advisory_lock` on a dedicated connection per contender; no WAL, no token.
 			* **leasehold**: the programmatic `LockManager`, two Spring Boot nodes with the starter's
-			  defaults (release notifications, lease renewal).
+			  defaults (release notifications, hand-over to a waiter of the same node, lease renewal).
 			* **shedlock**: ShedLock's `JdbcTemplateLockProvider` with `usingDbTime()`; no wait of its
 			  own, so contenders poll every 2 ms.
 			* **jdbc-registry**: Spring Integration's `JdbcLockRegistry` with `DefaultLockRepository`
