@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -70,6 +71,12 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	private final Duration localExpiryMargin;
 
 	private final Set<DefaultLease> held = ConcurrentHashMap.newKeySet();
+
+	/**
+	 * Grants handed over to callers of this node that their threads have not taken yet, by token:
+	 * shutdown releases them.
+	 */
+	private final Map<Long, String> handedOverNotTaken = new ConcurrentHashMap<>();
 
 	private final AtomicLong leasesLost = new AtomicLong();
 
@@ -229,9 +236,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		Lock inFlight = this.acquisitions.readLock();
 		inFlight.lock();
 		try {
+			long token = handOver.grant().fencingToken();
+			if (this.handedOverNotTaken.remove(token) == null) {
+				throw new IllegalStateException("The lock manager has been shut down; lock '" + request.lockName()
+						+ "' was released");
+			}
 			if (this.shutDown) {
-				releaseQuietly(request.lockName(), handOver.grant().fencingToken());
-				throw new IllegalStateException("The lock manager has been shut down");
+				releaseUnused(request.lockName(), token, false);
+				throw new IllegalStateException("The lock manager has been shut down; lock '" + request.lockName()
+						+ "' was released");
 			}
 			return new Try(granted(request, handOver.grant(), handOver.sentAtNanos()), null, null);
 		}
@@ -341,38 +354,58 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	/**
 	 * Ends the lease by handing the lock over to a caller of this node, if the wait strategy
-	 * names one: one statement, and the lock is never free in between.
+	 * names one: one statement, and the lock is never free in between. It is a grant, so it runs
+	 * as an acquisition in flight: shutdown waits for it.
 	 * @return whether the lease was ended so; if not, it still has to be released
 	 */
 	private boolean handedOver(DefaultLease lease) {
-		WaitStrategy.Successor successor = this.shutDown ? null : this.waitStrategy.successor(lease.lockName());
-		if (successor == null) {
-			return false;
+		Lock inFlight = this.acquisitions.readLock();
+		if (!inFlight.tryLock()) {
+			return false; // shutting down
 		}
+		try {
+			WaitStrategy.Successor successor = this.shutDown ? null : this.waitStrategy.successor(lease.lockName());
+			if (successor == null) {
+				return false;
+			}
+			handOver(lease, successor);
+			return true;
+		}
+		finally {
+			inFlight.unlock();
+		}
+	}
+
+	private void handOver(DefaultLease lease, WaitStrategy.Successor successor) {
+		String lockName = lease.lockName();
 		boolean lost = false;
 		boolean taken = false;
 		try {
 			long sentAt = System.nanoTime();
-			Optional<Succession> succession = this.store.handOver(lease.lockName(), lease.fencingToken(),
-					this.ownerId, successor.leaseTime());
+			Optional<Succession> succession = this.store.handOver(lockName, lease.fencingToken(), this.ownerId,
+					successor.leaseTime());
 			if (succession.isEmpty()) {
 				lost = true;
 				leaseLost(lease, "it had expired or been taken over by another node when it was released");
 			}
 			else {
 				Grant grant = succession.get().grant();
-				taken = successor.take(grant, sentAt, succession.get().othersWaiting());
-				logger.debug("Handed lock '" + lease.lockName() + "' over from token " + lease.fencingToken() + " to "
+				boolean othersWaiting = succession.get().othersWaiting();
+				// a shutdown begun meanwhile closed every lease it knew of: this one is nobody's
+				if (!this.shutDown) {
+					this.handedOverNotTaken.put(grant.fencingToken(), lockName);
+					taken = successor.take(grant, sentAt, othersWaiting);
+				}
+				logger.debug("Handed lock '" + lockName + "' over from token " + lease.fencingToken() + " to "
 						+ grant.fencingToken() + (taken ? "" : ", which nobody took"));
 				if (!taken) {
-					releaseQuietly(lease.lockName(), grant.fencingToken());
+					this.handedOverNotTaken.remove(grant.fencingToken());
+					releaseUnused(lockName, grant.fencingToken(), othersWaiting);
 				}
 			}
 		}
 		catch (LockStoreException ex) {
-			logger.warn("Could not hand over lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken()
-					+ "); the lock stays taken until its lease expires, at the latest " + successor.leaseTime()
-					+ " from now by the database clock", ex);
+			releaseIfNotHandedOver(lease, successor, ex);
 		}
 		finally {
 			if (!taken) {
@@ -380,18 +413,49 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			}
 			lease.endObservation(lost);
 		}
-		return true;
 	}
 
-	/** Releases a grant nobody took, waking this node's waiters. */
-	private void releaseQuietly(String lockName, long fencingToken) {
+	/**
+	 * Releases a grant nobody took; it notifies if this node has waiters or the hand-over took
+	 * other callers' registration over.
+	 */
+	private void releaseUnused(String lockName, long fencingToken, boolean othersWaiting) {
 		try {
-			this.store.release(lockName, fencingToken, Duration.ZERO, this.waitStrategy.releasing(lockName));
+			boolean mustNotify = this.waitStrategy.releasing(lockName) || othersWaiting;
+			this.store.release(lockName, fencingToken, Duration.ZERO, mustNotify);
 		}
 		catch (LockStoreException ex) {
 			logger.warn("Could not release unused grant of lock '" + lockName + "' (token " + fencingToken
 					+ "); it stays taken until it expires", ex);
 		}
+	}
+
+	/**
+	 * A hand-over failed. If the lock's row still names the releasing token, the statement did
+	 * not commit and the lease is released the usual way; otherwise a grant it may have made to
+	 * this node, whose token nobody learnt, expires by itself.
+	 */
+	private void releaseIfNotHandedOver(DefaultLease lease, WaitStrategy.Successor successor,
+			LockStoreException failure) {
+		String lockName = lease.lockName();
+		try {
+			boolean stillHeld = this.store.find(lockName)
+				.map((row) -> row.fencingToken() == lease.fencingToken() && row.isHeld())
+				.orElse(false);
+			if (stillHeld) {
+				logger.warn("Could not hand over lease on lock '" + lockName + "' (token " + lease.fencingToken()
+						+ "); releasing it instead", failure);
+				this.store.release(lockName, lease.fencingToken(), Duration.ZERO,
+						this.waitStrategy.releasing(lockName));
+				return;
+			}
+		}
+		catch (LockStoreException ex) {
+			failure.addSuppressed(ex);
+		}
+		logger.warn("Could not hand over lease on lock '" + lockName + "' (token " + lease.fencingToken()
+				+ "); the lock stays taken until its lease expires: a grant the hand-over may have made lasts at most "
+				+ successor.leaseTime() + " from now by the database clock", failure);
 	}
 
 	/** Called when a lease is found lost: logged and counted. */
@@ -477,7 +541,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	/**
 	 * Releases every lease this node still holds, after letting acquisitions already sent to the
-	 * database finish, so that none of their grants is left behind.
+	 * database finish, so that none of their grants is left behind: hand-overs included, whose
+	 * successors may not have taken their grant yet.
 	 */
 	@Override
 	public void destroy() throws InterruptedException {
@@ -491,6 +556,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			for (DefaultLease lease : this.held) {
 				lease.close();
 			}
+			this.handedOverNotTaken.forEach((token, lockName) -> releaseUnused(lockName, token, false));
+			this.handedOverNotTaken.clear();
 		}
 		finally {
 			if (locked) {

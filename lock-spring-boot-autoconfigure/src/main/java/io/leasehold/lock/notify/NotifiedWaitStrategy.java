@@ -27,9 +27,11 @@ import io.leasehold.lock.store.Grant;
  * A holder whose node has waiters for the lock hands it over to the head of the queue in its
  * release statement, which saves the notification's trip and the head's own statement. While
  * other nodes' callers wait too (a hand-over found one registered in the lock's row, or a woken
- * head of this node lost a race to one lately), a node hands a lock over at most
- * {@value #MAX_HAND_OVERS_IN_A_ROW} times in a row; then it releases the lock, notifies, and its
- * own head lets the other nodes try first.
+ * head of this node lost a race to one lately), a node hands a lock over once to each caller
+ * that was queued at its first hand-over, and at most {@value #MAX_HAND_OVERS_IN_A_ROW} times
+ * in a row; then it releases the lock, notifies, and its own head lets the other nodes try first.
+ * <p>
+ * One instance serves one lock manager: its queues are keyed by lock name alone.
  */
 public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 
@@ -152,6 +154,9 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		/** How many times this node handed the lock over since it last released it. */
 		private int handOversInARow;
 
+		/** How many hand-overs in a row are fair while other nodes wait: one per caller queued at the first. */
+		private int fairHandOvers;
+
 		/**
 		 * Whether a hand-over since the last release took over other callers' registration: the
 		 * release owes them its notification, and the queue is kept until then.
@@ -221,11 +226,14 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 			this.lock.lock();
 			try {
 				QueuedWaiter head = this.waiters.peekFirst();
-				if (head == null || !head.parked || head.promised) {
+				if (head == null || !head.parked || head.promised || head.handOver != null) {
 					return null;
 				}
+				if (this.handOversInARow == 0) {
+					this.fairHandOvers = Math.min(this.waiters.size(), MAX_HAND_OVERS_IN_A_ROW);
+				}
 				boolean othersWait = this.othersWaiting || this.contendedUntil - System.nanoTime() > 0;
-				if (othersWait && this.handOversInARow >= MAX_HAND_OVERS_IN_A_ROW) {
+				if (othersWait && this.handOversInARow >= this.fairHandOvers) {
 					return null;
 				}
 				this.handOversInARow++;

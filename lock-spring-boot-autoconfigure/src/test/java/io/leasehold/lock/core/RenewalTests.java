@@ -39,7 +39,7 @@ import static org.awaitility.Awaitility.await;
  */
 class RenewalTests {
 
-	private static final Duration LEASE_TIME = Duration.ofMillis(600);
+	private static final Duration LEASE_TIME = Duration.ofMillis(1000);
 
 	private static LockNode a;
 
@@ -49,11 +49,13 @@ class RenewalTests {
 
 	@BeforeAll
 	static void startNodes() {
-		// renew every 150ms and end leases locally 100ms early: a 600ms lease tolerates ~350ms
-		// scheduling delays (a 300ms lease with 175ms of slack lost its lease once in a loaded CI run)
+		// renew every 250ms and end leases locally 300ms early: a renewal may stall ~450ms before
+		// the lease turns invalid locally, and a lease valid when the method returns has 300ms left
+		// in the database for its release to arrive. Loaded 2-core CI runs lost a 300ms lease with
+		// 175ms of slack, and a 600ms lease whose release came more than its 100ms margin late.
 		String[] properties = { "leasehold.lock.auto-renew=true",
 				"leasehold.lock.lease-time=" + LEASE_TIME.toMillis() + "ms", "leasehold.lock.renewal-ratio=0.25",
-				"leasehold.lock.local-expiry-margin=100ms" };
+				"leasehold.lock.local-expiry-margin=300ms" };
 		a = LockNode.start(Config.class, properties);
 		b = LockNode.start(Config.class, properties);
 	}

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -32,6 +33,7 @@ import io.leasehold.lock.test.LockNode;
 import static io.leasehold.lock.notify.NotifyNodes.POLLING_MAX_30S;
 import static io.leasehold.lock.notify.NotifyNodes.SAFETY_POLL_30S;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -143,10 +145,11 @@ class SameNodeHandOverTests {
 
 	/**
 	 * The waiter promised the lock gives up while the hand-over waits for the row (another
-	 * transaction locks it): the releasing node releases the grant nobody took.
+	 * transaction locks it): the releasing node releases the grant nobody took, and notifies the
+	 * other node's caller whose registration the hand-over took over.
 	 */
 	@Test
-	void grantHandedOverToACallerThatGaveUpIsReleased() throws Exception {
+	void grantHandedOverToACallerThatGaveUpIsReleasedAndOtherNodesAreNotified() throws Exception {
 		String lockName = "same-node-gone-" + UUID.randomUUID();
 		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults());
 		Future<Optional<Lease>> waiter = executor.submit(() -> {
@@ -155,9 +158,17 @@ class SameNodeHandOverTests {
 			lease.ifPresent(Lease::close);
 			return lease;
 		});
+		Future<Long> otherNode = executor.submit(() -> {
+			try (Lease lease = b.lockManager().acquire(lockName, WAIT_10S)) {
+				return System.nanoTime();
+			}
+		});
 		NotifyNodes.awaitQueued(a, lockName, 1);
 		NotifyNodes.awaitHeadAsleep(a, lockName);
+		NotifyNodes.awaitQueued(b, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(b, lockName);
 		Future<?> release;
+		long committed;
 		try (Connection blocker = a.bean(DataSource.class).getConnection()) {
 			blocker.setAutoCommit(false);
 			lockRow(blocker, lockName);
@@ -165,9 +176,50 @@ class SameNodeHandOverTests {
 			NotifyNodes.awaitHeadPromised(a, lockName);
 			assertThat(waiter.get(10, TimeUnit.SECONDS)).as("the waiter gave up").isEmpty();
 			blocker.commit();
+			committed = System.nanoTime();
 		}
 		release.get(10, TimeUnit.SECONDS);
 		assertThat(a.bean(DefaultLockManager.class).heldLeaseCount()).isZero();
+		long otherAcquired = otherNode.get(15, TimeUnit.SECONDS);
+		assertThat(Duration.ofNanos(otherAcquired - committed)).as("the other node's caller got the lock")
+			.isLessThan(Duration.ofSeconds(2));
+	}
+
+	/**
+	 * The node shuts down while a hand-over runs (another transaction holds the row): the grant
+	 * it makes is released, not left to a caller that will not take it.
+	 */
+	@Test
+	void shutdownDuringAHandOverLeavesNoLeaseBehind() throws Exception {
+		String lockName = "same-node-shutdown-" + UUID.randomUUID();
+		LockNode closing = NotifyNodes.start(NotifyNodes.uniqueName("same_c"), NotifyNodes.Config.class,
+				SAFETY_POLL_30S, POLLING_MAX_30S);
+		Future<Object> shutdown;
+		try {
+			NotifyNodes.awaitListening(closing);
+			Lease held = closing.lockManager().acquire(lockName, LockOptions.defaults());
+			executor.submit(() -> closing.lockManager().tryAcquire(lockName, WAIT_10S).ifPresent(Lease::close));
+			NotifyNodes.awaitQueued(closing, lockName, 1);
+			NotifyNodes.awaitHeadAsleep(closing, lockName);
+			try (Connection blocker = a.bean(DataSource.class).getConnection()) {
+				blocker.setAutoCommit(false);
+				lockRow(blocker, lockName);
+				executor.submit(held::close);
+				NotifyNodes.awaitHeadPromised(closing, lockName);
+				shutdown = executor.submit(() -> {
+					closing.bean(DefaultLockManager.class).destroy();
+					return null;
+				});
+				// shutdown waits for the hand-over in flight, as for any acquisition
+				assertThatExceptionOfType(TimeoutException.class)
+					.isThrownBy(() -> shutdown.get(300, TimeUnit.MILLISECONDS));
+				blocker.commit();
+			}
+			shutdown.get(20, TimeUnit.SECONDS);
+		}
+		finally {
+			closing.close();
+		}
 		Optional<Lease> other = b.lockManager().tryAcquire(lockName, LockOptions.defaults());
 		assertThat(other).as("the lock is free for another node at once").isPresent();
 		other.get().close();
