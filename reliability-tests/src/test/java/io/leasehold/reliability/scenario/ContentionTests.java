@@ -1,12 +1,16 @@
 package io.leasehold.reliability.scenario;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
+import java.util.stream.Stream;
 
 import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.harness.Databases;
 import io.leasehold.reliability.harness.SuiteServers;
 import io.leasehold.reliability.harness.ScenarioReport;
 import io.leasehold.reliability.harness.ScenarioRun;
+import io.leasehold.reliability.harness.WorkerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -79,6 +83,7 @@ class ContentionTests {
 				run.workers()
 					.start(id, (w) -> w.annotation(id.equals("w1"))
 						.threads(2)
+						// logs each hand-over, counted below
 						.set("logging.level.io.leasehold.lock.core.DefaultLockManager", "DEBUG")
 						.fenced(fenced)
 						.locks("c1")
@@ -95,8 +100,20 @@ class ContentionTests {
 			assertThat(r.acquired()).as("every worker got the lock").isGreaterThan(6);
 			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
 			assertThat(r.callsOverBound()).isZero();
+			assertThat(handOvers(run)).as("releases that handed the lock over to the worker's other thread")
+				.isPositive();
 			return r;
 		}
+	}
+
+	private static long handOvers(ScenarioRun run) throws IOException {
+		long handOvers = 0;
+		for (WorkerProcess worker : run.all()) {
+			try (Stream<String> lines = Files.lines(worker.output())) {
+				handOvers += lines.filter((line) -> line.contains("Handed lock")).count();
+			}
+		}
+		return handOvers;
 	}
 
 	static void assertSafe(Checker.Result r) {
