@@ -100,8 +100,11 @@ class ContentionTests {
 			assertThat(r.acquired()).as("every worker got the lock").isGreaterThan(6);
 			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
 			assertThat(r.callsOverBound()).isZero();
-			assertThat(handOvers(run)).as("releases that handed the lock over to the worker's other thread")
-				.isPositive();
+			if (renew) {
+				// without renewal most leases have run out by their release, which then hands nothing over
+				assertThat(handOvers(run)).as("releases that handed the lock over to the worker's other thread")
+					.isPositive();
+			}
 			return r;
 		}
 	}
