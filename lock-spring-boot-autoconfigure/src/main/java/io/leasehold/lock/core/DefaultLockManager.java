@@ -202,7 +202,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				}
 				waiter.await(Duration.ofNanos(Math.max(1, request.deadline() - System.nanoTime())));
 				WaitStrategy.HandOver handOver = waiter.takeHandOver();
-				last = (handOver != null) ? handedOver(request, handOver) : tryOnce(request);
+				last = (handOver != null) ? takeHandOver(request, handOver) : tryOnce(request);
 			}
 			if (last.lease() instanceof DefaultLease granted) {
 				waiter.acquired(granted.deadlineNanos());
@@ -232,17 +232,17 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	}
 
 	/** Takes a grant that this node's releasing holder handed over to the caller. */
-	private Try handedOver(Request request, WaitStrategy.HandOver handOver) {
+	private Try takeHandOver(Request request, WaitStrategy.HandOver handOver) {
 		Lock inFlight = this.acquisitions.readLock();
 		inFlight.lock();
 		try {
 			long token = handOver.grant().fencingToken();
-			if (this.handedOverNotTaken.remove(token) == null) {
-				throw new IllegalStateException("The lock manager has been shut down; lock '" + request.lockName()
-						+ "' was released");
-			}
-			if (this.shutDown) {
-				releaseUnused(request.lockName(), token, false);
+			// absent when shutdown has released it already
+			boolean stillOurs = this.handedOverNotTaken.remove(token) != null;
+			if (this.shutDown || !stillOurs) {
+				if (stillOurs) {
+					releaseUnused(request.lockName(), token, false);
+				}
 				throw new IllegalStateException("The lock manager has been shut down; lock '" + request.lockName()
 						+ "' was released");
 			}

@@ -53,20 +53,8 @@ class AmbiguousOutcomeTests {
 		DataSource lockdb = this.databases.lockDataSource();
 		try (FaultyProxy proxy = NetFaults.proxyToLockdb(this.databases);
 				ScenarioRun run = new ScenarioRun(this.databases, "ambiguous-outcome", "c1")) {
-			for (String id : new String[] { "w1", "w2", "w3" }) {
-				run.workers().start(id, (w) -> {
-					w.annotation(id.equals("w1"))
-						.locks("c1")
-						.leaseTime(LEASE)
-						.autoRenew(true)
-						.waitTime(Duration.ofSeconds(1))
-						.work(Duration.ofMillis(300), Duration.ofMillis(500))
-						.idle(id.equals("w2") ? Duration.ZERO : Duration.ofMillis(500)) // lets w2 in often
-						.duration(Duration.ofSeconds(60))
-						.set("leasehold.lock.statement-timeout", "1s");
-					return id.equals("w2") ? w.set("spring.datasource.url", NetFaults.lockUrlThrough(proxy)) : w;
-				});
-			}
+			NetFaults.startWorkersWithW2ThroughProxy(run, proxy, LEASE, Duration.ofMillis(300), Duration.ofMillis(500),
+					1);
 			run.workers().go(Duration.ofSeconds(60));
 			WorkerProcess w2 = run.workers().get("w2");
 			List<String> figures = new ArrayList<>();
@@ -209,21 +197,8 @@ class AmbiguousOutcomeTests {
 		DataSource lockdb = this.databases.lockDataSource();
 		try (FaultyProxy proxy = NetFaults.proxyToLockdb(this.databases);
 				ScenarioRun run = new ScenarioRun(this.databases, "ambiguous-hand-over", "c1")) {
-			for (String id : new String[] { "w1", "w2", "w3" }) {
-				run.workers().start(id, (w) -> {
-					w.annotation(id.equals("w1"))
-						.threads(id.equals("w2") ? 2 : 1)
-						.locks("c1")
-						.leaseTime(LEASE)
-						.autoRenew(true)
-						.waitTime(Duration.ofSeconds(1))
-						.work(Duration.ofMillis(100), Duration.ofMillis(200))
-						.idle(id.equals("w2") ? Duration.ZERO : Duration.ofMillis(500))
-						.duration(Duration.ofSeconds(60))
-						.set("leasehold.lock.statement-timeout", "1s");
-					return id.equals("w2") ? w.set("spring.datasource.url", NetFaults.lockUrlThrough(proxy)) : w;
-				});
-			}
+			NetFaults.startWorkersWithW2ThroughProxy(run, proxy, LEASE, Duration.ofMillis(100), Duration.ofMillis(200),
+					2);
 			run.workers().go(Duration.ofSeconds(60));
 			WorkerProcess w2 = run.workers().get("w2");
 			proxy.dropRepliesWhenClientSends(NetFaults.HAND_OVER);

@@ -1,5 +1,6 @@
 package io.leasehold.reliability.scenario;
 
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -18,6 +19,7 @@ import javax.sql.DataSource;
 import io.leasehold.reliability.WorkerApplication;
 import io.leasehold.reliability.check.Event;
 import io.leasehold.reliability.harness.Databases;
+import io.leasehold.reliability.harness.ScenarioRun;
 import io.leasehold.reliability.harness.Workers;
 import io.leasehold.reliability.infra.FaultyProxy;
 
@@ -57,6 +59,31 @@ final class NetFaults {
 	private static final Pattern PORT = Pattern.compile("^jdbc:postgresql://[^:/]+:(\\d+)/");
 
 	private NetFaults() {
+	}
+
+	/**
+	 * Starts three workers on lock c1 with a 1 s statement timeout and renewal on: w1 with
+	 * {@code @DistributedLock}, w2 and w3 with {@code LockManager}. w2 contends without pause and
+	 * its lease connections go through {@code proxy}; the others idle 500 ms between iterations.
+	 * @param w2Threads how many threads of w2 run iterations
+	 */
+	static void startWorkersWithW2ThroughProxy(ScenarioRun run, FaultyProxy proxy, Duration lease, Duration workMin,
+			Duration workMax, int w2Threads) throws IOException {
+		for (String id : new String[] { "w1", "w2", "w3" }) {
+			run.workers().start(id, (w) -> {
+				w.annotation(id.equals("w1"))
+					.threads(id.equals("w2") ? w2Threads : 1)
+					.locks("c1")
+					.leaseTime(lease)
+					.autoRenew(true)
+					.waitTime(Duration.ofSeconds(1))
+					.work(workMin, workMax)
+					.idle(id.equals("w2") ? Duration.ZERO : Duration.ofMillis(500))
+					.duration(Duration.ofSeconds(60))
+					.set("leasehold.lock.statement-timeout", "1s");
+				return id.equals("w2") ? w.set("spring.datasource.url", lockUrlThrough(proxy)) : w;
+			});
+		}
 	}
 
 	/** A proxy in front of the scenario's lockdb server. */

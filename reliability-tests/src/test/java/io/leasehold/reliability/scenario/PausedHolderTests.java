@@ -95,20 +95,8 @@ class PausedHolderTests {
 		javax.sql.DataSource lockdb = this.databases.lockDataSource();
 		try (io.leasehold.reliability.infra.FaultyProxy proxy = NetFaults.proxyToLockdb(this.databases);
 				ScenarioRun run = new ScenarioRun(this.databases, "paused-in-statement", "c1")) {
-			for (String id : new String[] { "w1", "w2", "w3" }) {
-				run.workers().start(id, (w) -> {
-					w.annotation(id.equals("w1"))
-						.locks("c1")
-						.leaseTime(lease)
-						.autoRenew(true)
-						.waitTime(Duration.ofSeconds(1))
-						.work(Duration.ofMillis(300), Duration.ofMillis(500))
-						.idle(id.equals("w2") ? Duration.ZERO : Duration.ofMillis(500))
-						.duration(Duration.ofSeconds(60))
-						.set("leasehold.lock.statement-timeout", "1s");
-					return id.equals("w2") ? w.set("spring.datasource.url", NetFaults.lockUrlThrough(proxy)) : w;
-				});
-			}
+			NetFaults.startWorkersWithW2ThroughProxy(run, proxy, lease, Duration.ofMillis(300), Duration.ofMillis(500),
+					1);
 			run.workers().go(Duration.ofSeconds(60));
 			WorkerProcess w2 = run.workers().get("w2");
 			List<String> figures = new java.util.ArrayList<>();
