@@ -53,6 +53,11 @@ public final class LeaseholdBenchmarks {
 		if (options.scenarios.contains("select1")) {
 			report.select1(cycles.select1(database));
 		}
+		CommitProbe.@Nullable Result commit = null;
+		if (options.scenarios.contains("handoff")) {
+			commit = new CommitProbe(options).run(database);
+			commit.print();
+		}
 		if (!options.smoke && (options.scenarios.contains("uncontended") || options.scenarios.contains("distinct"))) {
 			warmUpEveryAdapter(options, database, cycles);
 		}
@@ -101,7 +106,10 @@ public final class LeaseholdBenchmarks {
 		if (options.scenarios.contains("guard")) {
 			new CommitGuardCostScenario(options.smoke).run(database);
 		}
-		printTargets(hot, idle);
+		if (commit != null) {
+			report.commit(commit, hot.get(Adapters.REFERENCE));
+		}
+		printTargets(hot, idle, commit);
 		report.print();
 		report.printTargets();
 		System.out.printf(Locale.ROOT, "%nWhole run: %.0f s%n", (System.nanoTime() - runStarted) / 1e9);
@@ -180,11 +188,11 @@ public final class LeaseholdBenchmarks {
 	}
 
 	private static void printTargets(Map<String, HotLockScenario.Result> hot,
-			Map<String, IdleWaitersScenario.Result> idle) {
+			Map<String, IdleWaitersScenario.Result> idle, CommitProbe.@Nullable Result commit) {
 		boolean any = false;
 		for (String name : new String[] { LEASEHOLD, "leasehold-exp" }) {
 			if (hot.containsKey(name) || idle.containsKey(name)) {
-				printTargets(name, hot.get(name), hot.get(Adapters.REFERENCE), idle.get(name));
+				printTargets(name, hot.get(name), hot.get(Adapters.REFERENCE), idle.get(name), commit);
 				any = true;
 			}
 		}
@@ -195,7 +203,8 @@ public final class LeaseholdBenchmarks {
 	}
 
 	private static void printTargets(String name, HotLockScenario.@Nullable Result lease,
-			HotLockScenario.@Nullable Result reference, IdleWaitersScenario.@Nullable Result leaseIdle) {
+			HotLockScenario.@Nullable Result reference, IdleWaitersScenario.@Nullable Result leaseIdle,
+			CommitProbe.@Nullable Result commit) {
 		System.out.println();
 		System.out.println("== Issue 3 targets: " + name + ", with advisory locks of the same run as reference ==");
 		if (lease != null) {
@@ -212,6 +221,10 @@ public final class LeaseholdBenchmarks {
 						waitRatio <= 3);
 				target("throughput >= 80% of advisory", String.format(Locale.ROOT, "%.0f/s vs %.0f/s = %.0f%%",
 						lease.perSecond(), reference.perSecond(), 100 * throughputRatio), throughputRatio >= 0.8);
+				if (commit != null) {
+					System.out.println("  estimated ceiling of a lock with one durable commit per hand-off, on this disk: "
+							+ commit.ceilingText(reference));
+				}
 				System.out.printf(Locale.ROOT,
 						"  ratios %s/advisory: throughput %.2f, lock-wait p99 %.2f, hand-off p50 %.2f, hand-off p99 %.2f%n",
 						name, throughputRatio, waitRatio, ratio(lease.handoff().p50(), reference.handoff().p50()),

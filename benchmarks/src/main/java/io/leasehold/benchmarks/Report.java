@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -59,12 +60,24 @@ final class Report {
 
 	private double select1Micros = Double.NaN;
 
+	private @Nullable String commitText;
+
 	void put(String adapter, String key, double value) {
 		this.values.computeIfAbsent(adapter, (a) -> new LinkedHashMap<>()).put(key, value);
 	}
 
 	void select1(Percentiles p) {
 		this.select1Micros = p.p50() / 1e3;
+	}
+
+	/** The commit probe, with the ceiling it puts on durable locks when advisory locks ran. */
+	void commit(CommitProbe.Result commit, HotLockScenario.@Nullable Result reference) {
+		this.commitText = String.format(Locale.ROOT,
+				"Commit of a one-row `UPDATE`, one per hold time from one thread on a node's share of connections in turn: p50 %.0f us with"
+						+ " `synchronous_commit = on`, %.0f us with `off`%s.",
+				commit.durable().p50() / 1e3, commit.notDurable().p50() / 1e3,
+				(reference != null) ? "; so a lock that commits one durable grant per hand-off can reach at most about "
+						+ commit.ceilingText(reference) + " of advisory locks' hot-key throughput" : "");
 	}
 
 	void uncontended(CycleScenarios.Uncontended u) {
@@ -167,6 +180,9 @@ final class Report {
 		if (!Double.isNaN(this.select1Micros)) {
 			System.out.printf(Locale.ROOT, "SELECT 1 round trip p50: %.0f us%n", this.select1Micros);
 		}
+		if (this.commitText != null) {
+			System.out.println(this.commitText.replace("`", ""));
+		}
 		System.out.print(table());
 	}
 
@@ -228,6 +244,9 @@ final class Report {
 		if (!Double.isNaN(this.select1Micros)) {
 			md.append(String.format(Locale.ROOT, "`SELECT 1` round trip (pooled connection, one thread): p50 %.0f us.%n%n",
 					this.select1Micros));
+		}
+		if (this.commitText != null) {
+			md.append(this.commitText).append("\n\n");
 		}
 		md.append(table()).append('\n');
 		md.append("![ratio to the raw floor](benchmarks.png)\n\n");
