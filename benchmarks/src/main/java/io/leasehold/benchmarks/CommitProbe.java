@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
 
@@ -13,9 +15,9 @@ import com.zaxxer.hikari.HikariDataSource;
  * What one commit costs on this machine at the hot lock's pace: a one-row {@code UPDATE} in
  * auto-commit, one per hold time (the thread parks in between, as a contender does), on a node's
  * share of the contenders' connections in turn, committed with {@code synchronous_commit = on}
- * and then with {@code off} (set for the statement's transaction, as Leasehold does). Every grant of a lease waits
- * for the first kind (DESIGN 3.11), and advisory locks pay neither: so the durable commit bounds
- * how close to advisory locks any durable lock can come on this disk. Its latency changes from
+ * and then with {@code off} (set for the statement's transaction, as Leasehold does). Every
+ * grant of a lease waits for the first kind (DESIGN 3.11), and advisory locks pay neither: so the
+ * durable commit bounds how close to advisory locks any durable lock can come on this disk. Its latency changes from
  * machine to machine far more than a round trip does, which is why the hot-lock ratio does too.
  */
 final class CommitProbe {
@@ -43,44 +45,43 @@ final class CommitProbe {
 		 * reference's throughput: its sections last at least the reference's mean hold plus this
 		 * commit, where the reference's last its hold plus its hand-off.
 		 */
-		double ceiling(HotLockScenario.Result reference) {
-			return 1e9 / ((reference.meanHoldNanos() + this.durable.mean()) * reference.perSecond());
-		}
-
 		String ceilingText(HotLockScenario.Result reference) {
+			double ceiling = 1e9 / ((reference.meanHoldNanos() + this.durable.mean()) * reference.perSecond());
 			return String.format(Locale.ROOT, "%.0f%% (1 / ((hold %.2f ms + durable commit %.2f ms) x %.0f/s))",
-					100 * ceiling(reference), reference.meanHoldNanos() / 1e6, this.durable.mean() / 1e6,
-					reference.perSecond());
+					100 * ceiling, reference.meanHoldNanos() / 1e6, this.durable.mean() / 1e6, reference.perSecond());
 		}
 
 	}
 
 	Result run(BenchDatabase database) throws SQLException {
 		int rotation = Math.max(1, this.options.contenders / this.options.nodes);
+		List<Connection> connections = new ArrayList<>();
 		try (HikariDataSource pool = Pools.pool(database, "commit-probe", rotation)) {
-			try (Connection connection = pool.getConnection(); Statement statement = connection.createStatement()) {
-				statement.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (id int PRIMARY KEY, n bigint NOT NULL)");
-				statement.execute("INSERT INTO " + TABLE + " VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
-			}
-			Connection[] connections = new Connection[rotation];
 			try {
 				for (int i = 0; i < rotation; i++) {
-					connections[i] = pool.getConnection();
+					connections.add(pool.getConnection());
 				}
-				Percentiles durable = commits(connections, "on");
-				Percentiles notDurable = commits(connections, "off");
-				return new Result(durable, notDurable);
+				Connection first = connections.get(0);
+				execute(first, "CREATE TABLE IF NOT EXISTS " + TABLE + " (id int PRIMARY KEY, n bigint NOT NULL)");
+				execute(first, "INSERT INTO " + TABLE + " VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
+				try {
+					return new Result(commits(connections, "on"), commits(connections, "off"));
+				}
+				finally {
+					execute(first, "DROP TABLE " + TABLE);
+				}
 			}
 			finally {
 				for (Connection connection : connections) {
-					if (connection != null) {
-						connection.close();
-					}
-				}
-				try (Connection connection = pool.getConnection(); Statement statement = connection.createStatement()) {
-					statement.execute("DROP TABLE " + TABLE);
+					connection.close();
 				}
 			}
+		}
+	}
+
+	private static void execute(Connection connection, String sql) throws SQLException {
+		try (Statement statement = connection.createStatement()) {
+			statement.execute(sql);
 		}
 	}
 
@@ -88,16 +89,16 @@ final class CommitProbe {
 	 * Commits from one thread, each on the next connection of the rotation: a node's contenders
 	 * take turns with the lock, so each connection idles while the others commit.
 	 */
-	private Percentiles commits(Connection[] connections, String synchronousCommit) throws SQLException {
+	private Percentiles commits(List<Connection> connections, String synchronousCommit) throws SQLException {
 		String sql = "SELECT set_config('synchronous_commit', '" + synchronousCommit + "', true); UPDATE " + TABLE
 				+ " SET n = n + 1 WHERE id = 1";
-		PreparedStatement[] updates = new PreparedStatement[connections.length];
+		List<PreparedStatement> updates = new ArrayList<>();
 		LongList samples = new LongList();
 		long from = System.nanoTime() + Math.min(this.options.cycleWarmup.toNanos(), 1_000_000_000L);
 		long to = from + this.options.cycleWindow.toNanos();
 		try {
-			for (int i = 0; i < connections.length; i++) {
-				updates[i] = connections[i].prepareStatement(sql);
+			for (Connection connection : connections) {
+				updates.add(connection.prepareStatement(sql));
 			}
 			for (int turn = 0;; turn++) {
 				LockSupport.parkNanos(this.options.hold.toNanos());
@@ -105,7 +106,7 @@ final class CommitProbe {
 				if (start - to >= 0) {
 					return Percentiles.of(samples.toArray());
 				}
-				updates[turn % updates.length].execute();
+				updates.get(turn % updates.size()).execute();
 				if (start - from >= 0) {
 					samples.add(System.nanoTime() - start);
 				}
@@ -113,9 +114,7 @@ final class CommitProbe {
 		}
 		finally {
 			for (PreparedStatement update : updates) {
-				if (update != null) {
-					update.close();
-				}
+				update.close();
 			}
 		}
 	}
