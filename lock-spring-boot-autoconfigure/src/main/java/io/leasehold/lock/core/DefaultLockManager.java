@@ -78,6 +78,13 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 */
 	private final Map<Long, String> handedOverNotTaken = new ConcurrentHashMap<>();
 
+	/**
+	 * The locks this node holds, or is handing over between its callers, by name: while a lock is
+	 * here, a caller of this node that finds it busy need not register as a waiter in its row,
+	 * since this node's own release will find the caller in its queue.
+	 */
+	private final Map<String, HeldHere> heldHere = new ConcurrentHashMap<>();
+
 	private final AtomicLong leasesLost = new AtomicLong();
 
 	/** Acquisitions share it while their statement runs; shutdown takes it alone. */
@@ -263,11 +270,14 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			Acquisition acquisition = settings.waitTime().isZero()
 					? this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout)
 					: this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout,
-							this.waitStrategy.waiterRegistration());
+							isHeldHere(lockName) ? Duration.ZERO : this.waitStrategy.waiterRegistration());
 			if (acquisition.granted() != null) {
+				holdsHere(lockName, acquisition.granted().fencingToken(), localDeadline(sentAt, settings.leaseTime()));
 				return new Try(granted(request, acquisition.granted(), sentAt), null, null);
 			}
-			logger.debug("Lock '" + lockName + "' is busy");
+			if (logger.isDebugEnabled()) {
+				logger.debug("Lock '" + lockName + "' is busy");
+			}
 			return new Try(null, null,
 					(acquisition.heldFor() != null) ? sentAt + acquisition.heldFor().toNanos() : null);
 		}
@@ -323,7 +333,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 						+ "' was released", ex);
 			}
 		}
-		logger.debug("Acquired " + lease);
+		if (logger.isDebugEnabled()) {
+			logger.debug("Acquired " + lease);
+		}
 		return lease;
 	}
 
@@ -334,6 +346,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			return;
 		}
 		boolean lost = !stillHeld;
+		// gone before the queue is read: a caller that saw the lock here is in it by then
+		leftHere(lease.lockName(), lease.fencingToken());
 		boolean waitersHere = this.waitStrategy.releasing(lease.lockName());
 		try {
 			boolean released = this.store.release(lease.lockName(), lease.fencingToken(),
@@ -391,13 +405,16 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			else {
 				Grant grant = succession.get().grant();
 				boolean othersWaiting = succession.get().othersWaiting();
+				holdsHere(lockName, grant.fencingToken(), localDeadline(sentAt, successor.leaseTime()));
 				// a shutdown begun meanwhile closed every lease it knew of: this one is nobody's
 				if (!this.shutDown) {
 					this.handedOverNotTaken.put(grant.fencingToken(), lockName);
 					taken = successor.take(grant, sentAt, othersWaiting);
 				}
-				logger.debug("Handed lock '" + lockName + "' over from token " + lease.fencingToken() + " to "
-						+ grant.fencingToken() + (taken ? "" : ", which nobody took"));
+				if (logger.isDebugEnabled()) {
+					logger.debug("Handed lock '" + lockName + "' over from token " + lease.fencingToken() + " to "
+							+ grant.fencingToken() + (taken ? "" : ", which nobody took"));
+				}
 				if (!taken) {
 					this.handedOverNotTaken.remove(grant.fencingToken());
 					releaseUnused(lockName, grant.fencingToken(), othersWaiting);
@@ -420,6 +437,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 * other callers' registration over.
 	 */
 	private void releaseUnused(String lockName, long fencingToken, boolean othersWaiting) {
+		leftHere(lockName, fencingToken);
 		try {
 			boolean mustNotify = this.waitStrategy.releasing(lockName) || othersWaiting;
 			this.store.release(lockName, fencingToken, Duration.ZERO, mustNotify);
@@ -438,6 +456,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	private void releaseIfNotHandedOver(DefaultLease lease, WaitStrategy.Successor successor,
 			LockStoreException failure) {
 		String lockName = lease.lockName();
+		leftHere(lockName, lease.fencingToken());
 		try {
 			boolean stillHeld = this.store.find(lockName)
 				.map((row) -> row.fencingToken() == lease.fencingToken() && row.isHeld())
@@ -460,11 +479,26 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	/** Called when a lease is found lost: logged and counted. */
 	void leaseLost(DefaultLease lease, String reason) {
+		leftHere(lease.lockName(), lease.fencingToken());
 		this.leasesLost.incrementAndGet();
 		this.metrics.leaseLost(lease.tag());
 		logger.warn("Lost lease on lock '" + lease.lockName() + "' (token " + lease.fencingToken() + "): " + reason
 				+ ". Work done under it may have overlapped with another holder; the integrity of data it"
 				+ " protects may be compromised unless writes were fenced with the token");
+	}
+
+	/** Whether this node holds the lock, as far as its leases' local deadlines tell. */
+	private boolean isHeldHere(String lockName) {
+		HeldHere here = this.heldHere.get(lockName);
+		return here != null && System.nanoTime() - here.deadlineNanos() < 0;
+	}
+
+	private void holdsHere(String lockName, long fencingToken, long deadlineNanos) {
+		this.heldHere.put(lockName, new HeldHere(fencingToken, deadlineNanos));
+	}
+
+	private void leftHere(String lockName, long fencingToken) {
+		this.heldHere.computeIfPresent(lockName, (name, here) -> (here.fencingToken() == fencingToken) ? null : here);
 	}
 
 	long localDeadline(long sentAtNanos, Duration leaseTime) {
@@ -564,6 +598,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				noneInFlight.unlock();
 			}
 		}
+	}
+
+	/**
+	 * A lock this node holds: the token of its lease and the lease's first local deadline (a
+	 * renewal does not move it; past it, callers register as waiters again, which is only
+	 * cautious).
+	 */
+	private record HeldHere(long fencingToken, long deadlineNanos) {
+
 	}
 
 	/** One caller's acquisition. */

@@ -40,9 +40,9 @@ import io.leasehold.lock.LockStoreException;
  * same node in the same statement: like the acquire, it locks the row first (if that token still
  * holds an unexpired lease) and draws the new token while the lock is held. It takes the waiters'
  * registration over (clears it and reports it), so a registration seen by a later hand-over was
- * made since: a caller waits, most often another node's. (A caller of the holder's own node
- * registers too, when it finds the lock busy before it has queued: the release that checked the
- * node's queue just before may have found it empty.)</li>
+ * made since: a caller waits, most often another node's. (The lock manager registers a caller
+ * of the holder's own node only while that node's release may already be under way: then the
+ * release may have found the node's queue empty just before the caller joined it.)</li>
  * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
  * while the lease has not expired.</li>
  * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement

@@ -1,7 +1,11 @@
 package io.leasehold.lock.notify;
 
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +22,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 import io.leasehold.lock.Lease;
 import io.leasehold.lock.LockOptions;
@@ -29,6 +36,7 @@ import io.leasehold.lock.core.DefaultLockManager;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
 import io.leasehold.lock.test.LockNode;
+import io.leasehold.lock.test.TestDatabase;
 
 import static io.leasehold.lock.notify.NotifyNodes.POLLING_MAX_30S;
 import static io.leasehold.lock.notify.NotifyNodes.SAFETY_POLL_30S;
@@ -97,6 +105,90 @@ class SameNodeHandOverTests {
 			assertThat(row.fencingToken()).isEqualTo(token);
 			assertThat(row.ownerId()).isEqualTo(a.bean(DefaultLockManager.class).ownerId());
 		}
+	}
+
+	/**
+	 * The registration in the lock's row asks the holder's release to notify; a caller queued on
+	 * the holder's own node needs none, since its node's release finds it in the queue. Written
+	 * anyway, it would tell the holder's node that another node waits, and make it release the
+	 * lock and wait its courtesy instead of handing it over.
+	 */
+	@Test
+	void callerWaitingBehindAHolderOfItsOwnNodeDoesNotRegisterInTheLocksRow() throws Exception {
+		String lockName = "same-node-unregistered-" + UUID.randomUUID();
+		for (int i = 0; i < 5; i++) {
+			long heldToken;
+			Future<Long> sameNode;
+			Future<Long> otherNode;
+			try (Lease held = a.lockManager().acquire(lockName, LockOptions.defaults())) {
+				heldToken = held.fencingToken();
+				sameNode = executor.submit(() -> {
+					try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
+						return lease.fencingToken();
+					}
+				});
+				NotifyNodes.awaitQueued(a, lockName, 1);
+				NotifyNodes.awaitHeadAsleep(a, lockName);
+				assertThat(waitersUntil(lockName)).as("registration by a caller of the holder's node").isNull();
+				otherNode = executor.submit(() -> {
+					try (Lease lease = b.lockManager().acquire(lockName, WAIT_10S)) {
+						return lease.fencingToken();
+					}
+				});
+				NotifyNodes.awaitQueued(b, lockName, 1);
+				NotifyNodes.awaitHeadAsleep(b, lockName);
+				assertThat(waitersUntil(lockName)).as("registration by a caller of another node").isNotNull();
+			}
+			assertThat(sameNode.get(10, TimeUnit.SECONDS)).isGreaterThan(heldToken);
+			assertThat(otherNode.get(10, TimeUnit.SECONDS)).isGreaterThan(heldToken);
+		}
+	}
+
+	/**
+	 * Two callers of one node taking turns: each release hands the lock over to the other, so
+	 * the lock is never free and no release is notified (a release can only go out when the
+	 * next caller has not yet gone to sleep as the previous section ends).
+	 */
+	@Test
+	void twoCallersOfOneNodeTakingTurnsHandTheLockOverWithoutReleasingIt() throws Exception {
+		String lockName = "same-node-turns-" + UUID.randomUUID();
+		String channel = a.bean(LeaseholdLockProperties.class).getNotify().getChannel();
+		AtomicInteger inside = new AtomicInteger();
+		AtomicInteger overlaps = new AtomicInteger();
+		int sectionsEach = 20;
+		TestDatabase database = TestDatabase.get();
+		try (Connection listening = DriverManager.getConnection(database.jdbcUrl(), database.username(),
+				database.password())) {
+			try (Statement listen = listening.createStatement()) {
+				listen.execute("LISTEN " + channel);
+			}
+			List<Future<?>> callers = new ArrayList<>();
+			for (int i = 0; i < 2; i++) {
+				callers.add(executor.submit(() -> {
+					for (int j = 0; j < sectionsEach; j++) {
+						try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
+							section(inside, overlaps);
+						}
+					}
+					return null;
+				}));
+			}
+			for (Future<?> caller : callers) {
+				caller.get(30, TimeUnit.SECONDS);
+			}
+			int releasesNotified = 0;
+			PGNotification[] received;
+			do {
+				received = listening.unwrap(PGConnection.class).getNotifications(200);
+				for (PGNotification notification : (received != null) ? received : new PGNotification[0]) {
+					releasesNotified += notification.getParameter().equals(lockName) ? 1 : 0;
+				}
+			}
+			while (received != null && received.length > 0);
+			assertThat(releasesNotified).as("releases notified in %d sections", 2 * sectionsEach)
+				.isLessThanOrEqualTo(2);
+		}
+		assertThat(overlaps).hasValue(0);
 	}
 
 	/**
@@ -223,6 +315,19 @@ class SameNodeHandOverTests {
 		Optional<Lease> other = b.lockManager().tryAcquire(lockName, LockOptions.defaults());
 		assertThat(other).as("the lock is free for another node at once").isPresent();
 		other.get().close();
+	}
+
+	private static @Nullable Timestamp waitersUntil(String lockName) throws Exception {
+		String table = a.bean(LeaseholdLockProperties.class).getTableName();
+		try (Connection connection = a.bean(DataSource.class).getConnection();
+				PreparedStatement statement = connection
+					.prepareStatement("SELECT waiters_until FROM " + table + " WHERE lock_name = ?")) {
+			statement.setString(1, lockName);
+			try (ResultSet rows = statement.executeQuery()) {
+				assertThat(rows.next()).isTrue();
+				return rows.getTimestamp(1);
+			}
+		}
 	}
 
 	private static void lockRow(Connection connection, String lockName) throws Exception {
