@@ -185,6 +185,7 @@ final class DefaultLease implements Lease {
 			}
 			this.expiresAt = renewed.get();
 			this.deadlineNanos = this.manager.localDeadline(sentAt, this.settings.leaseTime());
+			this.manager.renewed(this);
 			this.nextRenewal = this.manager.renewer().scheduleNext(this);
 		}
 		catch (RejectedExecutionException ex) {
@@ -231,7 +232,7 @@ final class DefaultLease implements Lease {
 	/** Ends the lease once more, after a renewal that may have landed after its release. */
 	private void releaseAgain() {
 		try {
-			this.manager.store().release(this.lockName, this.fencingToken, this.settings.minHoldTime());
+			this.manager.releaseAgain(this);
 		}
 		catch (LeaseholdException ex) {
 			logger.warn("Could not release lease on lock '" + this.lockName + "' (token " + this.fencingToken

@@ -477,6 +477,21 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				+ successor.leaseTime() + " from now by the database clock", failure);
 	}
 
+	/** Called when a renewal moved the lease's local deadline. */
+	void renewed(DefaultLease lease) {
+		this.heldHere.computeIfPresent(lease.lockName(), (name, here) -> (here.fencingToken() == lease.fencingToken())
+				? new HeldHere(lease.fencingToken(), lease.deadlineNanos()) : here);
+	}
+
+	/**
+	 * Ends a closed lease once more, after a renewal that landed after its release; like any
+	 * release, it notifies if callers of this node wait.
+	 */
+	void releaseAgain(DefaultLease lease) {
+		this.store.release(lease.lockName(), lease.fencingToken(), lease.settings().minHoldTime(),
+				this.waitStrategy.releasing(lease.lockName()));
+	}
+
 	/** Called when a lease is found lost: logged and counted. */
 	void leaseLost(DefaultLease lease, String reason) {
 		leftHere(lease.lockName(), lease.fencingToken());
@@ -600,11 +615,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		}
 	}
 
-	/**
-	 * A lock this node holds: the token of its lease and the lease's first local deadline (a
-	 * renewal does not move it; past it, callers register as waiters again, which is only
-	 * cautious).
-	 */
+	/** A lock this node holds: the token of its lease and the lease's local deadline. */
 	private record HeldHere(long fencingToken, long deadlineNanos) {
 
 	}

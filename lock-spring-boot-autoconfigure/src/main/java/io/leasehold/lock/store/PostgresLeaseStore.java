@@ -40,9 +40,10 @@ import io.leasehold.lock.LockStoreException;
  * same node in the same statement: like the acquire, it locks the row first (if that token still
  * holds an unexpired lease) and draws the new token while the lock is held. It takes the waiters'
  * registration over (clears it and reports it), so a registration seen by a later hand-over was
- * made since: a caller waits, most often another node's. (The lock manager registers a caller
- * of the holder's own node only while that node's release may already be under way: then the
- * release may have found the node's queue empty just before the caller joined it.)</li>
+ * made since: a caller waits, most often another node's. (The lock manager does not register a
+ * caller while its own node holds the lock, as its node's release finds the caller in its queue;
+ * it does once that release may be under way, as the release may have read the queue just
+ * before the caller joined it.)</li>
  * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
  * while the lease has not expired.</li>
  * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement
