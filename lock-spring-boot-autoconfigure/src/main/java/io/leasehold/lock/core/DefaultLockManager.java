@@ -272,8 +272,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 					: this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout,
 							isHeldHere(lockName) ? Duration.ZERO : this.waitStrategy.waiterRegistration());
 			if (acquisition.granted() != null) {
-				holdsHere(lockName, acquisition.granted().fencingToken(), localDeadline(sentAt, settings.leaseTime()));
-				return new Try(granted(request, acquisition.granted(), sentAt), null, null);
+				DefaultLease lease = granted(request, acquisition.granted(), sentAt);
+				holdsHere(lockName, lease.fencingToken(), lease.deadlineNanos());
+				return new Try(lease, null, null);
 			}
 			if (logger.isDebugEnabled()) {
 				logger.debug("Lock '" + lockName + "' is busy");

@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -122,21 +123,9 @@ class SameNodeHandOverTests {
 			Future<Long> otherNode;
 			try (Lease held = a.lockManager().acquire(lockName, LockOptions.defaults())) {
 				heldToken = held.fencingToken();
-				sameNode = executor.submit(() -> {
-					try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
-						return lease.fencingToken();
-					}
-				});
-				NotifyNodes.awaitQueued(a, lockName, 1);
-				NotifyNodes.awaitHeadAsleep(a, lockName);
+				sameNode = sleepingWaiter(a, lockName);
 				assertThat(waitersUntil(lockName)).as("registration by a caller of the holder's node").isNull();
-				otherNode = executor.submit(() -> {
-					try (Lease lease = b.lockManager().acquire(lockName, WAIT_10S)) {
-						return lease.fencingToken();
-					}
-				});
-				NotifyNodes.awaitQueued(b, lockName, 1);
-				NotifyNodes.awaitHeadAsleep(b, lockName);
+				otherNode = sleepingWaiter(b, lockName);
 				assertThat(waitersUntil(lockName)).as("registration by a caller of another node").isNotNull();
 			}
 			assertThat(sameNode.get(10, TimeUnit.SECONDS)).isGreaterThan(heldToken);
@@ -149,19 +138,12 @@ class SameNodeHandOverTests {
 	void callerWaitingBehindARenewedHolderOfItsOwnNodeDoesNotRegisterEither() throws Exception {
 		String lockName = "same-node-renewed-" + UUID.randomUUID();
 		Future<Long> sameNode;
-		try (Lease held = a.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(1)))) {
-			long firstExpiry = a.bean(LeaseStore.class).find(lockName).orElseThrow().expiresAt().toEpochMilli();
-			await().atMost(Duration.ofSeconds(10))
-				.until(() -> a.bean(LeaseStore.class).find(lockName).orElseThrow().expiresAt().toEpochMilli()
-						> firstExpiry + 1000);
+		LockOptions oneSecondLease = LockOptions.defaults().withLeaseTime(Duration.ofSeconds(1));
+		try (Lease held = a.lockManager().acquire(lockName, oneSecondLease)) {
+			Instant firstExpiry = expiresAt(lockName);
+			await().atMost(Duration.ofSeconds(10)).until(() -> expiresAt(lockName).isAfter(firstExpiry.plusSeconds(1)));
 			assertThat(held.isValid()).isTrue();
-			sameNode = executor.submit(() -> {
-				try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
-					return lease.fencingToken();
-				}
-			});
-			NotifyNodes.awaitQueued(a, lockName, 1);
-			NotifyNodes.awaitHeadAsleep(a, lockName);
+			sameNode = sleepingWaiter(a, lockName);
 			assertThat(waitersUntil(lockName)).as("registration by a caller of the holder's node").isNull();
 		}
 		assertThat(sameNode.get(10, TimeUnit.SECONDS)).isPositive();
@@ -339,6 +321,22 @@ class SameNodeHandOverTests {
 		Optional<Lease> other = b.lockManager().tryAcquire(lockName, LockOptions.defaults());
 		assertThat(other).as("the lock is free for another node at once").isPresent();
 		other.get().close();
+	}
+
+	/** A caller of the node waiting for the lock, asleep at the head of its node's queue; it answers its token. */
+	private static Future<Long> sleepingWaiter(LockNode node, String lockName) {
+		Future<Long> waiter = executor.submit(() -> {
+			try (Lease lease = node.lockManager().acquire(lockName, WAIT_10S)) {
+				return lease.fencingToken();
+			}
+		});
+		NotifyNodes.awaitQueued(node, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(node, lockName);
+		return waiter;
+	}
+
+	private static Instant expiresAt(String lockName) {
+		return a.bean(LeaseStore.class).find(lockName).orElseThrow().expiresAt();
 	}
 
 	private static @Nullable Timestamp waitersUntil(String lockName) throws Exception {
