@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 import io.leasehold.lock.store.Acquisition;
 import io.leasehold.lock.store.Succession;
@@ -45,8 +46,14 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
-	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
-		return this.delegate.handOver(lockName, fencingToken, ownerId, leaseTime);
+	public OptionalLong drawSuccessorToken(String lockName, long fencingToken) {
+		return this.delegate.drawSuccessorToken(lockName, fencingToken);
+	}
+
+	@Override
+	public Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
+			Duration leaseTime) {
+		return this.delegate.handOver(lockName, fencingToken, successorToken, ownerId, leaseTime);
 	}
 
 	@Override

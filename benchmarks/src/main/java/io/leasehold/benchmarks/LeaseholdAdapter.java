@@ -130,6 +130,9 @@ final class LeaseholdAdapter implements LockAdapter {
 		if (text.contains("pg_notify") || text.contains("greatest(clock_timestamp(), acquired_at")) {
 			return "release";
 		}
+		if (text.contains("SET successor_token")) {
+			return "draw";
+		}
 		if (text.contains("WITH locked")) {
 			return "hand-over";
 		}

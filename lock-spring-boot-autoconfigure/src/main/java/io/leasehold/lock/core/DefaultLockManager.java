@@ -55,6 +55,14 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Even a caller that tries once waits this long behind a concurrent statement on the row. */
 	private static final long MIN_ROW_LOCK_WAIT_NANOS = Duration.ofMillis(100).toNanos();
 
+	/** How much of its own lease a successor must keep to be handed the token drawn for it. */
+	private static final int MIN_INHERITED_VALIDITY_PERCENT = 90;
+
+	private static final long DRAWING = -1;
+
+	/** The draw failed, or found the lease gone: the hand-over draws a fresh token. */
+	private static final long NOT_DRAWN = -2;
+
 	/** Longer than any lease statement may take, with its timeouts. */
 	private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(15);
 
@@ -207,12 +215,18 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				if (last != null && last.holderExpiresAtNanos() != null) {
 					waiter.holderExpiresAt(last.holderExpiresAtNanos());
 				}
+				if (isHeldHere(request.lockName())) {
+					drawSuccessorToken(request.lockName());
+				}
 				waiter.await(Duration.ofNanos(Math.max(1, request.deadline() - System.nanoTime())));
 				WaitStrategy.HandOver handOver = waiter.takeHandOver();
 				last = (handOver != null) ? takeHandOver(request, handOver) : tryOnce(request);
 			}
 			if (last.lease() instanceof DefaultLease granted) {
 				waiter.acquired(granted.deadlineNanos());
+				if (waiter.othersQueued()) {
+					drawSuccessorToken(request.lockName());
+				}
 			}
 			return last.result(start);
 		}
@@ -397,8 +411,10 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		boolean taken = false;
 		try {
 			long sentAt = System.nanoTime();
-			Optional<Succession> succession = this.store.handOver(lockName, lease.fencingToken(), this.ownerId,
-					successor.leaseTime());
+			long ownDeadline = localDeadline(sentAt, successor.leaseTime());
+			long successorToken = successorTokenFor(lease, sentAt, ownDeadline);
+			Optional<Succession> succession = this.store.handOver(lockName, lease.fencingToken(), successorToken,
+					this.ownerId, successor.leaseTime());
 			if (succession.isEmpty()) {
 				lost = true;
 				leaseLost(lease, "it had expired or been taken over by another node when it was released");
@@ -406,11 +422,21 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			else {
 				Grant grant = succession.get().grant();
 				boolean othersWaiting = succession.get().othersWaiting();
-				holdsHere(lockName, grant.fencingToken(), localDeadline(sentAt, successor.leaseTime()));
+				long deadline = ownDeadline;
+				if (successorToken != 0 && grant.fencingToken() == successorToken) {
+					// Its commit may be lost in a crash, leaving the lease it followed in the row: it
+					// lasts no longer than that one.
+					deadline = lease.deadlineNanos();
+					if (grant.expiresAt().isAfter(lease.expiresAt())) {
+						grant = new Grant(grant.fencingToken(), grant.acquiredAt(), lease.expiresAt());
+					}
+				}
+				holdsHere(lockName, grant.fencingToken(), deadline);
 				// a shutdown begun meanwhile closed every lease it knew of: this one is nobody's
 				if (!this.shutDown) {
 					this.handedOverNotTaken.put(grant.fencingToken(), lockName);
-					taken = successor.take(grant, sentAt, othersWaiting);
+					// the lease time counts from when the lease must end less the lease time
+					taken = successor.take(grant, sentAt - (ownDeadline - deadline), othersWaiting);
 				}
 				if (logger.isDebugEnabled()) {
 					logger.debug("Handed lock '" + lockName + "' over from token " + lease.fencingToken() + " to "
@@ -431,6 +457,64 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			}
 			lease.endObservation(lost);
 		}
+	}
+
+	/**
+	 * The token drawn for the lease's successor, if it may be granted: a hand-over with it commits
+	 * without waiting for its flush, so the successor's lease can last only as long as this one
+	 * (see {@link #handOver}). That is granted only while it leaves the successor at least
+	 * {@value #MIN_INHERITED_VALIDITY_PERCENT}% of its own lease; a durable hand-over, with a fresh
+	 * token, starts a full lease again.
+	 * @return the token, or 0 to draw a fresh one
+	 */
+	private long successorTokenFor(DefaultLease lease, long sentAt, long ownDeadline) {
+		HeldHere here = this.heldHere.get(lease.lockName());
+		if (here == null || here.fencingToken() != lease.fencingToken() || here.successorToken() <= 0) {
+			return 0;
+		}
+		long inherited = lease.deadlineNanos() - sentAt;
+		long own = ownDeadline - sentAt;
+		return (inherited >= own / 100 * MIN_INHERITED_VALIDITY_PERCENT) ? here.successorToken() : 0;
+	}
+
+	/**
+	 * Draws, in the background and once per lease, the token that this node's lease on the lock
+	 * will hand over with to the next caller of this node: the draw's durable commit then runs
+	 * while the holder works, not between two holders.
+	 */
+	private void drawSuccessorToken(String lockName) {
+		HeldHere[] claimed = new HeldHere[1];
+		this.heldHere.computeIfPresent(lockName, (name, here) -> {
+			if (here.successorToken() != 0) {
+				return here; // drawing, drawn, or failed for this lease
+			}
+			claimed[0] = here.withSuccessorToken(DRAWING);
+			return claimed[0];
+		});
+		if (claimed[0] == null) {
+			return;
+		}
+		long fencingToken = claimed[0].fencingToken();
+		try {
+			this.renewer.runSoon(() -> drawSuccessorToken(lockName, fencingToken));
+		}
+		catch (RejectedExecutionException ex) {
+			// shutting down: no hand-over will need it
+		}
+	}
+
+	private void drawSuccessorToken(String lockName, long fencingToken) {
+		long drawn = NOT_DRAWN;
+		try {
+			drawn = this.store.drawSuccessorToken(lockName, fencingToken).orElse(NOT_DRAWN);
+		}
+		catch (LockStoreException ex) {
+			logger.debug("Could not draw the successor token of lock '" + lockName + "' (token " + fencingToken
+					+ "); its hand-over will draw one", ex);
+		}
+		long successorToken = drawn;
+		this.heldHere.computeIfPresent(lockName, (name, here) -> (here.fencingToken() == fencingToken)
+				? here.withSuccessorToken(successorToken) : here);
 	}
 
 	/**
@@ -481,7 +565,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Called when a renewal moved the lease's local deadline. */
 	void renewed(DefaultLease lease) {
 		this.heldHere.computeIfPresent(lease.lockName(), (name, here) -> (here.fencingToken() == lease.fencingToken())
-				? new HeldHere(lease.fencingToken(), lease.deadlineNanos()) : here);
+				? new HeldHere(lease.fencingToken(), lease.deadlineNanos(), here.successorToken()) : here);
 	}
 
 	/**
@@ -510,7 +594,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	}
 
 	private void holdsHere(String lockName, long fencingToken, long deadlineNanos) {
-		this.heldHere.put(lockName, new HeldHere(fencingToken, deadlineNanos));
+		this.heldHere.put(lockName, new HeldHere(fencingToken, deadlineNanos, 0));
 	}
 
 	private void leftHere(String lockName, long fencingToken) {
@@ -616,8 +700,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		}
 	}
 
-	/** A lock this node holds: the token of its lease and the lease's local deadline. */
-	private record HeldHere(long fencingToken, long deadlineNanos) {
+	/**
+	 * A lock this node holds: the token of its lease, the lease's local deadline, and the token
+	 * drawn for its successor: 0 before the draw, {@link #DRAWING} or {@link #NOT_DRAWN} instead.
+	 */
+	private record HeldHere(long fencingToken, long deadlineNanos, long successorToken) {
+
+		HeldHere withSuccessorToken(long successorToken) {
+			return new HeldHere(this.fencingToken, this.deadlineNanos, successorToken);
+		}
 
 	}
 

@@ -30,9 +30,20 @@ public class LeaseRenewer {
 		this.renewalRatio = renewalRatio;
 	}
 
-	/** Schedules the lease's next renewal after a regular interval. */
+	/**
+	 * Schedules the lease's next renewal after a regular interval, or sooner if the lease's local
+	 * deadline comes sooner than usual (a lease handed over with a token drawn ahead lasts only as
+	 * long as the one it followed).
+	 */
 	ScheduledFuture<?> scheduleNext(DefaultLease lease) {
-		return schedule(lease, (long) (lease.settings().leaseTime().toNanos() * this.renewalRatio));
+		long interval = (long) (lease.settings().leaseTime().toNanos() * this.renewalRatio);
+		long untilDeadline = lease.deadlineNanos() - System.nanoTime();
+		return schedule(lease, Math.max(0, Math.min(interval, untilDeadline / 10 * 9)));
+	}
+
+	/** Runs lease upkeep that must not hold up the caller, such as drawing a successor's token. */
+	void runSoon(Runnable task) {
+		this.scheduler.execute(task);
 	}
 
 	/** Schedules a retry after a failed renewal, well before the local deadline. */

@@ -120,6 +120,14 @@ public interface WaitStrategy {
 		default void acquired(long leaseDeadlineNanos) {
 		}
 
+		/**
+		 * Whether other callers of this node wait for the lock behind this one: the node's lease
+		 * will likely be handed over.
+		 */
+		default boolean othersQueued() {
+			return false;
+		}
+
 		@Override
 		void close();
 

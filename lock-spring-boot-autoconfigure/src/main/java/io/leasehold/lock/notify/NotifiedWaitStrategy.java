@@ -336,6 +336,17 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		}
 
 		@Override
+		public boolean othersQueued() {
+			this.queue.lock.lock();
+			try {
+				return this.queue.waiters.size() > (this.queue.waiters.contains(this) ? 1 : 0);
+			}
+			finally {
+				this.queue.lock.unlock();
+			}
+		}
+
+		@Override
 		public void await(Duration remaining) throws InterruptedException {
 			long deadline = System.nanoTime() + remaining.toNanos();
 			this.queue.lock.lock();

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * Where leases live. Every operation is one statement in its own transaction on a connection of
@@ -58,17 +59,36 @@ public interface LeaseStore {
 	boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere);
 
 	/**
+	 * Draws the fencing token that the lease's hand-over to a caller of the same node may grant,
+	 * while that lease holds the row, and makes it durable: the hand-over then need not wait for a
+	 * flush of its own (see {@link #handOver}).
+	 * @return the token, or empty when the lease is no longer held with {@code fencingToken}
+	 */
+	default OptionalLong drawSuccessorToken(String lockName, long fencingToken) {
+		return OptionalLong.empty();
+	}
+
+	/**
 	 * Ends the lease named by its token and, in the same transaction, grants the lock to another
-	 * caller of the same node with a fresh fencing token: the lock passes to a waiter of the
-	 * releasing node without ever being free, so nobody needs to be notified. It clears the
-	 * waiters' registration and reports whether there was one: the node then owes them the
-	 * notification of the release that eventually frees the lock.
+	 * caller of the same node: the lock passes to a waiter of the releasing node without ever being
+	 * free, so nobody needs to be notified. The grant's token is {@code successorToken} if that is
+	 * the one {@link #drawSuccessorToken} drew for this lease, and the hand-over then commits
+	 * without waiting for its flush; otherwise it is a fresh token and the commit is durable. It
+	 * clears the waiters' registration and reports whether there was one: the node then owes them
+	 * the notification of the release that eventually frees the lock.
+	 * @param successorToken the token drawn for this lease's successor, or 0 for none
 	 * @param ownerId the node's owner id
 	 * @param leaseTime the successor's lease time
 	 * @return the successor's grant, or empty when the lease was no longer held with this token,
 	 * in which case nothing was written
 	 */
-	Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime);
+	Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
+			Duration leaseTime);
+
+	/** Hands the lease over with a fresh token, durably: {@link #handOver(String, long, long, String, Duration)}. */
+	default Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+		return handOver(lockName, fencingToken, 0, ownerId, leaseTime);
+	}
 
 	/**
 	 * Reads the lock's row in the transaction of {@code connection} and locks it against any

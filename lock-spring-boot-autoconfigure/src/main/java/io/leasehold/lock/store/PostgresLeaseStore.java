@@ -11,6 +11,7 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 import javax.sql.DataSource;
 
@@ -44,6 +45,12 @@ import io.leasehold.lock.LockStoreException;
  * caller while its own node holds the lock, as its node's release finds the caller in its queue;
  * it does once that release may be under way, as the release may have read the queue just
  * before the caller joined it.)</li>
+ * <li><b>Successor token</b>: while a lease holds the row and other callers of its node wait,
+ * the node draws the token its hand-over will grant ({@code successor_token}), in a statement of
+ * its own that locks the row first, like a grant, and commits durably. A hand-over that names
+ * that token grants it only if the row still names the releasing lease's token: no grant can
+ * have come between the draw and the hand-over, so the token is greater than every earlier
+ * grant's and smaller than every later one's, exactly as if the hand-over had drawn it.</li>
  * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
  * while the lease has not expired.</li>
  * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement
@@ -62,6 +69,13 @@ import io.leasehold.lock.LockStoreException;
  * after the release, so the flush the grant waits for makes the release durable first. Not so
  * the release of a lease with a minimum hold time: it may move the expiry later, which is a
  * renewal in effect, so it commits with {@code on}.
+ * <p>
+ * A hand-over that grants the successor token drawn ahead commits with {@code off} too. Its token
+ * is durable already, as the draw committed durably; and if a crash loses the hand-over, the row
+ * is left as the draw found it, naming the lease the hand-over ended, which expires at its old
+ * time. So the lock manager lets a lease handed over that way last no longer than the one it
+ * followed, and no other node can take the lock while either holder believes it has it. The
+ * draw's durable commit runs while the holder works, not between two holders.
  */
 public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
@@ -139,20 +153,39 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			UNION ALL
 			SELECT fencing_token, acquired_at, expires_at FROM created""";
 
+	/**
+	 * Draws the successor's token under the row lock of the lease it follows, so it is greater than
+	 * every token granted before; any later grant draws a greater one.
+	 */
+	private static final String DRAW_SUCCESSOR_TOKEN = """
+			WITH locked AS MATERIALIZED (
+			    SELECT lock_name FROM %1$s
+			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
+			    FOR UPDATE)
+			UPDATE %1$s AS lease
+			SET successor_token = nextval('%2$s')
+			FROM locked WHERE lease.lock_name = locked.lock_name
+			RETURNING lease.successor_token""";
+
+	/**
+	 * Grants the token drawn for the successor if the caller names it, and then lets the commit skip
+	 * its flush; otherwise draws a fresh token under the row lock and commits durably.
+	 */
 	private static final String HAND_OVER = """
 			WITH locked AS MATERIALIZED (
-			    SELECT lock_name, waiters_until FROM %1$s
+			    SELECT lock_name, waiters_until, coalesce(successor_token = ?, false) AS drawn FROM %1$s
 			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			    FOR UPDATE)
 			UPDATE %1$s AS lease
 			SET owner_id = ?,
-			    fencing_token = nextval('%2$s'),
+			    fencing_token = CASE WHEN locked.drawn THEN lease.successor_token ELSE nextval('%2$s') END,
 			    (acquired_at, expires_at) = (SELECT now.at, now.at + ? * interval '1 millisecond'
 			                                 FROM (SELECT clock_timestamp() AS at) AS now),
 			    waiters_until = NULL
 			FROM locked WHERE lease.lock_name = locked.lock_name
 			RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at,
-			    coalesce(locked.waiters_until > clock_timestamp(), false)""";
+			    coalesce(locked.waiters_until > clock_timestamp(), false),
+			    CASE WHEN locked.drawn THEN set_config('synchronous_commit', 'off', true) END""";
 
 	private static final String RENEW = """
 			UPDATE %1$s
@@ -217,6 +250,8 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private final String handOverSql;
 
+	private final String drawSuccessorTokenSql;
+
 	private final String renewSql;
 
 	private final String releaseSql;
@@ -257,6 +292,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		this.acquireSql = SETTINGS + ACQUIRE.formatted(table, sequence);
 		this.tryOnceSql = SETTINGS + TRY_ONCE.formatted(table, sequence);
 		this.handOverSql = SETTINGS + HAND_OVER.formatted(table, sequence);
+		this.drawSuccessorTokenSql = SETTINGS + DRAW_SUCCESSOR_TOKEN.formatted(table, sequence);
 		this.renewSql = SETTINGS + RENEW.formatted(table);
 		this.releaseChannel = releaseChannel;
 		String release = ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
@@ -367,16 +403,33 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	/**
 	 * {@inheritDoc}
 	 * <p>
-	 * A grant, so it commits durably; one not confirmed by synchronous replication is released
-	 * and the hand-over fails.
+	 * Durable, as a grant: a token not confirmed by synchronous replication is not returned.
 	 */
 	@Override
-	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+	public OptionalLong drawSuccessorToken(String lockName, long fencingToken) {
+		return execute("draw successor token", lockName, this.drawSuccessorTokenSql, this.timeouts.statementTimeout(),
+				(statement) -> {
+					statement.setString(3, lockName);
+					statement.setLong(4, fencingToken);
+				}, (rows) -> rows.next() ? OptionalLong.of(rows.getLong(1)) : OptionalLong.empty(), null);
+	}
+
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * A hand-over with a fresh token commits durably; one not confirmed by synchronous replication
+	 * is released and the hand-over fails. One with the drawn token does not wait for its flush:
+	 * see the class comment.
+	 */
+	@Override
+	public Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
+			Duration leaseTime) {
 		return execute("hand over", lockName, this.handOverSql, this.timeouts.statementTimeout(), (statement) -> {
-			statement.setString(3, lockName);
-			statement.setLong(4, fencingToken);
-			statement.setString(5, ownerId);
-			statement.setLong(6, leaseTime.toMillis());
+			statement.setLong(3, successorToken);
+			statement.setString(4, lockName);
+			statement.setLong(5, fencingToken);
+			statement.setString(6, ownerId);
+			statement.setLong(7, leaseTime.toMillis());
 		}, (rows) -> rows.next() ? Optional.of(new Succession(grant(rows), rows.getBoolean(4)))
 				: Optional.<Succession>empty(), new NotDurableHandler<>() {
 

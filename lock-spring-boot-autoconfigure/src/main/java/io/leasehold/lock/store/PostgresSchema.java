@@ -32,8 +32,8 @@ public class PostgresSchema {
 	private static final Pattern DEFAULT_NAMES = Pattern
 		.compile("\\b(" + DEFAULT_TABLE + "|" + DEFAULT_SEQUENCE + ")\\b");
 
-	/** The newest column: a table created by an older DDL lacks it. */
-	private static final String WAITERS_COLUMN = "waiters_until";
+	/** The newest columns, in the order they were added: a table created by an older DDL lacks them. */
+	private static final List<String> NEWER_COLUMNS = List.of("waiters_until", "successor_token");
 
 	/** Serializes concurrent start-ups: CREATE ... IF NOT EXISTS can still collide in the catalog. */
 	private static final long DDL_ADVISORY_LOCK = 0x4c65617365686f6cL;
@@ -97,10 +97,11 @@ public class PostgresSchema {
 			if (!exists(statement, "to_regclass('" + this.sequenceName + "')")) {
 				throw missing("sequence", this.sequenceName, "leasehold.lock.sequence-name");
 			}
-			if (!isTrue(statement, hasWaitersColumn())) {
-				throw new LockConfigurationException("The lease table '" + this.tableName + "' lacks the column "
-						+ WAITERS_COLUMN + " (added in Leasehold 0.1.0); run ALTER TABLE " + this.tableName
-						+ " ADD COLUMN IF NOT EXISTS " + WAITERS_COLUMN + " timestamptz, or the DDL in " + SCRIPT_LOCATION);
+			String lacking = missingColumns(statement);
+			if (!lacking.isEmpty()) {
+				throw new LockConfigurationException("The lease table '" + this.tableName + "' lacks the column(s) "
+						+ lacking + " (added in Leasehold 0.1.0); run the ALTER TABLE statements of the DDL in "
+						+ SCRIPT_LOCATION + ", with the table's name");
 			}
 			String missing = missingPrivileges(statement);
 			if (!missing.isEmpty()) {
@@ -127,16 +128,22 @@ public class PostgresSchema {
 		try (Connection connection = this.dataSource.getConnection(); Statement statement = connection.createStatement()) {
 			return exists(statement, "to_regclass('" + this.tableName + "')")
 					&& exists(statement, "to_regclass('" + this.sequenceName + "')")
-					&& isTrue(statement, hasWaitersColumn());
+					&& missingColumns(statement).isEmpty();
 		}
 		catch (SQLException ex) {
 			return false;
 		}
 	}
 
-	private String hasWaitersColumn() {
-		return "EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('" + this.tableName
-				+ "') AND attname = '" + WAITERS_COLUMN + "' AND NOT attisdropped)";
+	private String missingColumns(Statement statement) throws SQLException {
+		List<String> missing = new ArrayList<>();
+		for (String column : NEWER_COLUMNS) {
+			if (!isTrue(statement, "EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('"
+					+ this.tableName + "') AND attname = '" + column + "' AND NOT attisdropped)")) {
+				missing.add(column);
+			}
+		}
+		return String.join(", ", missing);
 	}
 
 	private String missingPrivileges(Statement statement) throws SQLException {

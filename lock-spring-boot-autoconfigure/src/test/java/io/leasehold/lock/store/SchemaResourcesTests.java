@@ -21,7 +21,7 @@ class SchemaResourcesTests {
 	void flywayMigrationHasTheShippedDdl() throws IOException {
 		assertThat(statements("io/leasehold/lock/store/flyway/R__leasehold_lock.sql"))
 			.isEqualTo(statements(PostgresSchema.SCRIPT_LOCATION))
-			.hasSize(3);
+			.hasSize(4);
 	}
 
 	@Test
