@@ -168,12 +168,15 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			RETURNING lease.successor_token""";
 
 	/**
-	 * Grants the token drawn for the successor if the caller names it, and then lets the commit skip
-	 * its flush; otherwise draws a fresh token under the row lock and commits durably.
+	 * Grants the token drawn for the successor if the caller names it and it was drawn under the
+	 * releasing lease (a token drawn under an earlier lease is lower than the releasing one), and
+	 * then lets the commit skip its flush; otherwise draws a fresh token under the row lock and
+	 * commits durably.
 	 */
 	private static final String HAND_OVER = """
 			WITH locked AS MATERIALIZED (
-			    SELECT lock_name, waiters_until, coalesce(successor_token = ?, false) AS drawn FROM %1$s
+			    SELECT lock_name, waiters_until, coalesce(successor_token = ? AND successor_token > fencing_token, false) AS drawn
+			    FROM %1$s
 			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			    FOR UPDATE)
 			UPDATE %1$s AS lease

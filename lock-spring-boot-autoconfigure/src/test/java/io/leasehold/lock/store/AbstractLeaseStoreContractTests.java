@@ -147,6 +147,61 @@ abstract class AbstractLeaseStoreContractTests {
 	}
 
 	@Test
+	void handOverGrantsTheTokenDrawnForTheSuccessorWhichLiesBetweenTheLeasesTokens() {
+		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
+		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken()).orElseThrow();
+		assertThat(drawn).isGreaterThan(first.fencingToken());
+		Grant otherLock = store().tryAcquire(this.lock + "-other", "node-b", LONG, LONG).grant().orElseThrow();
+		assertThat(store().find(this.lock).orElseThrow().fencingToken()).as("drawing grants nothing")
+			.isEqualTo(first.fencingToken());
+		Grant second = store().handOver(this.lock, first.fencingToken(), drawn, "node-a", LONG)
+			.orElseThrow()
+			.grant();
+		assertThat(second.fencingToken()).as("the drawn token, though the sequence moved on").isEqualTo(drawn)
+			.isLessThan(otherLock.fencingToken());
+		assertThat(Duration.between(second.acquiredAt(), second.expiresAt())).isEqualTo(LONG);
+		assertThat(store().find(this.lock).orElseThrow().fencingToken()).isEqualTo(drawn);
+		assertThat(store().release(this.lock, second.fencingToken(), Duration.ZERO)).isTrue();
+		Grant third = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
+		assertThat(third.fencingToken()).isGreaterThan(otherLock.fencingToken());
+	}
+
+	@Test
+	void aTokenDrawnForASuccessorIsGrantedOnlyByTheHandOverOfTheLeaseItWasDrawnUnder() {
+		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
+		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken()).orElseThrow();
+		Grant second = store().handOver(this.lock, first.fencingToken(), 0, "node-a", LONG).orElseThrow().grant();
+		assertThat(second.fencingToken()).as("a fresh token when none is named").isGreaterThan(drawn);
+		Grant third = store().handOver(this.lock, second.fencingToken(), drawn, "node-a", LONG)
+			.orElseThrow()
+			.grant();
+		assertThat(third.fencingToken()).as("a token drawn under an earlier lease is not granted")
+			.isGreaterThan(second.fencingToken());
+		long drawnUnderThird = store().drawSuccessorToken(this.lock, third.fencingToken()).orElseThrow();
+		Grant fourth = store().handOver(this.lock, third.fencingToken(), third.fencingToken(), "node-a", LONG)
+			.orElseThrow()
+			.grant();
+		assertThat(fourth.fencingToken()).as("nor a token that was not drawn for the successor")
+			.isGreaterThan(drawnUnderThird);
+	}
+
+	@Test
+	void drawingASuccessorTokenForAnExpiredOrStaleLeaseWritesNothing() {
+		Grant stale = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
+		expire(this.lock);
+		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken())).as("expired").isEmpty();
+		Grant current = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
+		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken())).as("stale").isEmpty();
+		long drawn = store().drawSuccessorToken(this.lock, current.fencingToken()).orElseThrow();
+		assertThat(store().handOver(this.lock, stale.fencingToken(), drawn, "node-a", LONG)).as("nor hands it over")
+			.isEmpty();
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.fencingToken()).isEqualTo(current.fencingToken());
+		assertThat(row.ownerId()).isEqualTo("node-b");
+		assertThat(row.expiresAt()).isEqualTo(current.expiresAt());
+	}
+
+	@Test
 	void renewMovesExpiryForward() {
 		Grant grant = store().tryAcquire(this.lock, "node-a", Duration.ofSeconds(2), LONG).grant().orElseThrow();
 		Instant renewed = store().renew(this.lock, grant.fencingToken(), LONG).orElseThrow();
