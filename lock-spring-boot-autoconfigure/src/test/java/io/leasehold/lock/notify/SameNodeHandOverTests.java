@@ -94,6 +94,7 @@ class SameNodeHandOverTests {
 			});
 			NotifyNodes.awaitQueued(a, lockName, 1);
 			NotifyNodes.awaitHeadAsleep(a, lockName);
+			long drawn = awaitSuccessorTokenDrawn(lockName, held);
 			long before = StatementCounting.statements(a);
 			held.close();
 			assertThat(acquired.await(10, TimeUnit.SECONDS)).as("the waiter got the lock").isTrue();
@@ -102,9 +103,58 @@ class SameNodeHandOverTests {
 			done.countDown();
 			long token = waiter.get(10, TimeUnit.SECONDS);
 			assertThat(statements).as("statements from the release to the waiter's grant").isEqualTo(1);
-			assertThat(token).isGreaterThan(held.fencingToken());
+			assertThat(token).as("the token drawn for the successor while the holder worked").isEqualTo(drawn);
 			assertThat(row.fencingToken()).isEqualTo(token);
 			assertThat(row.ownerId()).isEqualTo(a.bean(DefaultLockManager.class).ownerId());
+		}
+	}
+
+	/**
+	 * The hand-over grants the token drawn ahead without waiting for its commit's flush: if a
+	 * crash lost that commit, the row would name the lease it followed, so the successor's lease
+	 * ends no later than that one.
+	 */
+	@Test
+	void aLeaseHandedOverWithItsTokenDrawnAheadLastsNoLongerThanTheLeaseItFollowed() throws Exception {
+		String lockName = "same-node-inherited-" + UUID.randomUUID();
+		LockOptions twentySeconds = LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20));
+		for (int i = 0; i < 5; i++) {
+			Lease held = a.lockManager().acquire(lockName, twentySeconds);
+			Future<Lease> waiter = executor.submit(() -> a.lockManager()
+				.acquire(lockName, twentySeconds.withWaitTime(Duration.ofSeconds(10))));
+			NotifyNodes.awaitQueued(a, lockName, 1);
+			NotifyNodes.awaitHeadAsleep(a, lockName);
+			long drawn = awaitSuccessorTokenDrawn(lockName, held);
+			held.close();
+			try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
+				LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+				assertThat(successor.fencingToken()).isEqualTo(drawn).isEqualTo(row.fencingToken());
+				assertThat(successor.expiresAt()).as("the expiry of the lease it followed").isEqualTo(held.expiresAt())
+					.isBefore(row.expiresAt());
+				assertThat(successor.isValid()).isTrue();
+			}
+		}
+	}
+
+	/**
+	 * A successor that would keep less than nine tenths of its own lease time by lasting no longer
+	 * than the lease it follows is handed the lock durably instead: a fresh token, a full lease.
+	 */
+	@Test
+	void aSuccessorThatWouldKeepTooLittleOfItsLeaseGetsAFreshTokenAndAFullLease() throws Exception {
+		String lockName = "same-node-full-lease-" + UUID.randomUUID();
+		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20)));
+		Future<Lease> waiter = executor.submit(() -> a.lockManager()
+			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(30))));
+		NotifyNodes.awaitQueued(a, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(a, lockName);
+		long drawn = awaitSuccessorTokenDrawn(lockName, held);
+		held.close();
+		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
+			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			assertThat(successor.fencingToken()).isGreaterThan(drawn).isEqualTo(row.fencingToken());
+			assertThat(successor.expiresAt()).as("its own 30 s lease").isEqualTo(row.expiresAt())
+				.isAfter(held.expiresAt());
 		}
 	}
 
@@ -340,14 +390,25 @@ class SameNodeHandOverTests {
 	}
 
 	private static @Nullable Timestamp waitersUntil(String lockName) throws Exception {
+		return column(lockName, "waiters_until", Timestamp.class);
+	}
+
+	/** Waits until the holder's node has drawn the token of the holder's successor, and answers it. */
+	private static long awaitSuccessorTokenDrawn(String lockName, Lease holder) {
+		return await().atMost(Duration.ofSeconds(10))
+			.until(() -> column(lockName, "successor_token", Long.class),
+					(drawn) -> drawn != null && drawn > holder.fencingToken());
+	}
+
+	private static <T> @Nullable T column(String lockName, String column, Class<T> type) throws Exception {
 		String table = a.bean(LeaseholdLockProperties.class).getTableName();
 		try (Connection connection = a.bean(DataSource.class).getConnection();
 				PreparedStatement statement = connection
-					.prepareStatement("SELECT waiters_until FROM " + table + " WHERE lock_name = ?")) {
+					.prepareStatement("SELECT " + column + " FROM " + table + " WHERE lock_name = ?")) {
 			statement.setString(1, lockName);
 			try (ResultSet rows = statement.executeQuery()) {
 				assertThat(rows.next()).isTrue();
-				return rows.getTimestamp(1);
+				return rows.getObject(1, type);
 			}
 		}
 	}
