@@ -122,6 +122,7 @@ public final class LeaseholdLockAutoConfiguration {
 				waitStrategy, renewer, ownerId, properties.getLocalExpiryMargin());
 		observationRegistry.ifAvailable(manager::setObservationRegistry);
 		metrics.ifAvailable(manager::setMetrics);
+		manager.setHandOverWithoutFlush(properties.getNotify().isEnabled() && properties.getNotify().isHandOverWithoutFlush());
 		return manager;
 	}
 

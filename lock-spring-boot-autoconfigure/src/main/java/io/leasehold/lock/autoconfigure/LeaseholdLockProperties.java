@@ -266,6 +266,13 @@ public class LeaseholdLockProperties implements InitializingBean {
 		 */
 		private Duration maxReconnectBackoff = Duration.ofSeconds(5);
 
+		/**
+		 * Whether a hand-over between two callers of one node commits without waiting for its
+		 * WAL flush, its token drawn durably ahead while the holder works. Off, every grant is
+		 * durable before its token is returned.
+		 */
+		private boolean handOverWithoutFlush = false;
+
 		public boolean isEnabled() {
 			return this.enabled;
 		}
@@ -296,6 +303,14 @@ public class LeaseholdLockProperties implements InitializingBean {
 
 		public void setMaxReconnectBackoff(Duration maxReconnectBackoff) {
 			this.maxReconnectBackoff = maxReconnectBackoff;
+		}
+
+		public boolean isHandOverWithoutFlush() {
+			return this.handOverWithoutFlush;
+		}
+
+		public void setHandOverWithoutFlush(boolean handOverWithoutFlush) {
+			this.handOverWithoutFlush = handOverWithoutFlush;
 		}
 
 	}

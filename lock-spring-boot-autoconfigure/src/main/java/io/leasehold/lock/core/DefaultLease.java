@@ -51,6 +51,9 @@ final class DefaultLease implements Lease {
 
 	private volatile boolean closed;
 
+	/** Whether its release handed the lock over to another caller of this node. */
+	private volatile boolean handedOver;
+
 	private @Nullable Future<?> nextRenewal;
 
 	private @Nullable Observation hold;
@@ -96,6 +99,14 @@ final class DefaultLease implements Lease {
 		if (observation != null) {
 			this.manager.observations().endHold(observation, lost);
 		}
+	}
+
+	void handedOver() {
+		this.handedOver = true;
+	}
+
+	boolean wasHandedOver() {
+		return this.handedOver;
 	}
 
 	/** When the lease ends on this JVM's nanoTime clock unless it is renewed. */

@@ -102,6 +102,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	private volatile boolean shutDown;
 
+	/** Whether hand-overs between callers of this node may skip their flush: see {@link #setHandOverWithoutFlush}. */
+	private volatile boolean handOverWithoutFlush;
+
 	private LockObservations observations = new LockObservations(ObservationRegistry.NOOP);
 
 	private LockMetrics metrics = LockMetrics.NONE;
@@ -119,6 +122,18 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Observes acquisitions and holds ({@code leasehold.lock.acquire}, {@code leasehold.lock.hold}). */
 	public void setObservationRegistry(ObservationRegistry observationRegistry) {
 		this.observations = new LockObservations(observationRegistry);
+	}
+
+	/**
+	 * Lets a hand-over between two callers of this node commit without waiting for its WAL flush,
+	 * with the successor's token drawn durably ahead while the holder works. The successor's
+	 * lease then lasts no longer than the lease it follows, so a crash that loses the hand-over
+	 * lets no other node in while it believes it holds the lock; but until its first renewal the
+	 * grant is not durable, which {@code leasehold.lock.notify.hand-over-without-flush} documents.
+	 * Off by default: every grant is durable before its token is returned.
+	 */
+	public void setHandOverWithoutFlush(boolean handOverWithoutFlush) {
+		this.handOverWithoutFlush = handOverWithoutFlush;
 	}
 
 	/** Counts lost leases and renewals. */
@@ -423,10 +438,13 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				Grant grant = succession.get().grant();
 				boolean othersWaiting = succession.get().othersWaiting();
 				long deadline = ownDeadline;
+				lease.handedOver();
 				if (successorToken != 0 && grant.fencingToken() == successorToken) {
 					// Its commit may be lost in a crash, leaving the lease it followed in the row: it
-					// lasts no longer than that one.
-					deadline = lease.deadlineNanos();
+					// lasts no longer than that one, nor than its own.
+					if (lease.deadlineNanos() - deadline < 0) {
+						deadline = lease.deadlineNanos();
+					}
 					if (grant.expiresAt().isAfter(lease.expiresAt())) {
 						grant = new Grant(grant.fencingToken(), grant.acquiredAt(), lease.expiresAt());
 					}
@@ -483,6 +501,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 * while the holder works, not between two holders.
 	 */
 	private void drawSuccessorToken(String lockName) {
+		if (!this.handOverWithoutFlush) {
+			return;
+		}
 		HeldHere[] claimed = new HeldHere[1];
 		this.heldHere.computeIfPresent(lockName, (name, here) -> {
 			if (here.successorToken() != 0) {
@@ -508,7 +529,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		try {
 			drawn = this.store.drawSuccessorToken(lockName, fencingToken).orElse(NOT_DRAWN);
 		}
-		catch (LockStoreException ex) {
+		catch (RuntimeException ex) {
 			logger.debug("Could not draw the successor token of lock '" + lockName + "' (token " + fencingToken
 					+ "); its hand-over will draw one", ex);
 		}
@@ -573,6 +594,11 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 * release, it notifies if callers of this node wait.
 	 */
 	void releaseAgain(DefaultLease lease) {
+		if (lease.wasHandedOver()) {
+			// The row names the successor's token, or, if a crash lost a hand-over that did not
+			// wait for its flush, still this one: releasing it would free the lock under the successor.
+			return;
+		}
 		this.store.release(lease.lockName(), lease.fencingToken(), lease.settings().minHoldTime(),
 				this.waitStrategy.releasing(lease.lockName()));
 	}

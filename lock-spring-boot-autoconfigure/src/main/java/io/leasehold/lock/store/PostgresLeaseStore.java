@@ -70,11 +70,12 @@ import io.leasehold.lock.LockStoreException;
  * the release of a lease with a minimum hold time: it may move the expiry later, which is a
  * renewal in effect, so it commits with {@code on}.
  * <p>
- * A hand-over that grants the successor token drawn ahead commits with {@code off} too. Its token
+ * A hand-over that grants the successor token drawn ahead (which the lock manager asks for only
+ * when told to hand over without a flush) commits with {@code off} too. Its token
  * is durable already, as the draw committed durably; and if a crash loses the hand-over, the row
  * is left as the draw found it, naming the lease the hand-over ended, which expires at its old
  * time. So the lock manager lets a lease handed over that way last no longer than the one it
- * followed, and no other node can take the lock while either holder believes it has it. The
+ * followed (nor than its own), and no other node can take the lock while either holder believes it has it. The
  * draw's durable commit runs while the holder works, not between two holders.
  */
 public class PostgresLeaseStore implements LeaseStore, AutoCloseable {

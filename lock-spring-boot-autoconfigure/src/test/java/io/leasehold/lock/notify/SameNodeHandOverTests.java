@@ -64,9 +64,9 @@ class SameNodeHandOverTests {
 	static void startNodes() {
 		a = NotifyNodes.start(NotifyNodes.uniqueName("same_a"),
 				new Class<?>[] { NotifyNodes.Config.class, StatementCounting.class }, SAFETY_POLL_30S, POLLING_MAX_30S,
-				"leasehold.lock.cleanup.enabled=false");
-		b = NotifyNodes.start(NotifyNodes.uniqueName("same_b"), NotifyNodes.Config.class, SAFETY_POLL_30S,
-				POLLING_MAX_30S);
+				"leasehold.lock.cleanup.enabled=false", "leasehold.lock.notify.hand-over-without-flush=true");
+		b = NotifyNodes.start(NotifyNodes.uniqueName("same_b"),
+				new Class<?>[] { NotifyNodes.Config.class, StatementCounting.class }, SAFETY_POLL_30S, POLLING_MAX_30S);
 		NotifyNodes.awaitListening(a, b);
 		executor = Executors.newCachedThreadPool();
 	}
@@ -78,39 +78,57 @@ class SameNodeHandOverTests {
 		b.close();
 	}
 
+	/** Node b, by default: the hand-over draws a fresh token, and commits durably. */
 	@Test
 	void callerWaitingOnTheSameNodeGetsTheLockFromTheReleaseStatementAlone() throws Exception {
+		handOverRounds(b, false);
+	}
+
+	/** Node a, which hands over without a flush: with the token drawn while the holder worked. */
+	@Test
+	void callerWaitingOnTheSameNodeGetsTheTokenDrawnAheadFromTheReleaseStatementAlone() throws Exception {
+		handOverRounds(a, true);
+	}
+
+	private static void handOverRounds(LockNode node, boolean drawsAhead) throws Exception {
 		String lockName = "same-node-" + UUID.randomUUID();
 		for (int i = 0; i < 20; i++) {
-			Lease held = a.lockManager().acquire(lockName, LockOptions.defaults());
+			Lease held = node.lockManager().acquire(lockName, LockOptions.defaults());
 			CountDownLatch acquired = new CountDownLatch(1);
 			CountDownLatch done = new CountDownLatch(1);
 			Future<Long> waiter = executor.submit(() -> {
-				try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
+				try (Lease lease = node.lockManager().acquire(lockName, WAIT_10S)) {
 					acquired.countDown();
 					done.await(10, TimeUnit.SECONDS);
 					return lease.fencingToken();
 				}
 			});
-			NotifyNodes.awaitQueued(a, lockName, 1);
-			NotifyNodes.awaitHeadAsleep(a, lockName);
-			long drawn = awaitSuccessorTokenDrawn(lockName, held);
-			long before = StatementCounting.statements(a);
+			NotifyNodes.awaitQueued(node, lockName, 1);
+			NotifyNodes.awaitHeadAsleep(node, lockName);
+			long drawn = drawsAhead ? awaitSuccessorTokenDrawn(lockName, held) : 0;
+			long before = StatementCounting.statements(node);
 			held.close();
 			assertThat(acquired.await(10, TimeUnit.SECONDS)).as("the waiter got the lock").isTrue();
-			long statements = StatementCounting.statements(a) - before;
-			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			long statements = StatementCounting.statements(node) - before;
+			LeaseRow row = node.bean(LeaseStore.class).find(lockName).orElseThrow();
+			Long successorToken = column(lockName, "successor_token", Long.class);
 			done.countDown();
 			long token = waiter.get(10, TimeUnit.SECONDS);
 			assertThat(statements).as("statements from the release to the waiter's grant").isEqualTo(1);
-			assertThat(token).as("the token drawn for the successor while the holder worked").isEqualTo(drawn);
+			assertThat(token).isGreaterThan(held.fencingToken());
+			if (drawsAhead) {
+				assertThat(token).as("the token drawn for the successor while the holder worked").isEqualTo(drawn);
+			}
+			else {
+				assertThat(successorToken).as("no token drawn ahead by default").isNull();
+			}
 			assertThat(row.fencingToken()).isEqualTo(token);
-			assertThat(row.ownerId()).isEqualTo(a.bean(DefaultLockManager.class).ownerId());
+			assertThat(row.ownerId()).isEqualTo(node.bean(DefaultLockManager.class).ownerId());
 		}
 	}
 
 	/**
-	 * The hand-over grants the token drawn ahead without waiting for its commit's flush: if a
+	 * Node a's hand-over grants the token drawn ahead without waiting for its commit's flush: if a
 	 * crash lost that commit, the row would name the lease it followed, so the successor's lease
 	 * ends no later than that one.
 	 */
@@ -133,6 +151,29 @@ class SameNodeHandOverTests {
 					.isBefore(row.expiresAt());
 				assertThat(successor.isValid()).isTrue();
 			}
+		}
+	}
+
+	/**
+	 * A successor asking for a shorter lease than the one it follows keeps its own: its lease,
+	 * not renewed, ends on time although the lease it followed had far longer to go.
+	 */
+	@Test
+	void aSuccessorAskingForAShorterLeaseThanItsPredecessorsKeepsItsOwn() throws Exception {
+		String lockName = "same-node-shorter-" + UUID.randomUUID();
+		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(60)));
+		Future<Lease> waiter = executor.submit(() -> a.lockManager()
+			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(1)).withAutoRenew(false)));
+		NotifyNodes.awaitQueued(a, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(a, lockName);
+		long drawn = awaitSuccessorTokenDrawn(lockName, held);
+		held.close();
+		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
+			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			assertThat(successor.fencingToken()).isEqualTo(drawn);
+			assertThat(successor.expiresAt()).as("its own 1 s lease").isEqualTo(row.expiresAt())
+				.isBefore(held.expiresAt());
+			await().atMost(Duration.ofSeconds(5)).until(() -> !successor.isValid());
 		}
 	}
 
