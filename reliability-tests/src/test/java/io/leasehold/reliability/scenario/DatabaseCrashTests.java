@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.check.Event;
@@ -44,7 +45,9 @@ class DatabaseCrashTests {
 			"Three workers (one @DistributedLock), two locks, 2 s lease renewed every 660 ms, wait 1 s, statement"
 					+ " timeout 1 s, work 30-120 ms. After at least 8 grants the lease database's postmaster and"
 					+ " every backend get SIGKILL; it is restarted at once on the same data directory (crash"
-					+ " recovery). The store is on a separate server.",
+					+ " recovery). The store is on a separate server. The third run gives each worker two threads"
+					+ " and turns leasehold.lock.notify.hand-over-without-flush on, with the WAL writer slowed to"
+					+ " 10 s so that the crash can lose hand-overs.",
 			"./mvnw -pl reliability-tests verify -Dtest=DatabaseCrashTests");
 
 	@BeforeAll
@@ -60,7 +63,7 @@ class DatabaseCrashTests {
 	@Test
 	@Order(1)
 	void acknowledgedGrantsSurviveACrash() throws Exception {
-		Crash crash = run("crash-sync-on", true);
+		Crash crash = run("crash-sync-on", true, false);
 		assertSafeAcrossCrash(crash);
 	}
 
@@ -71,24 +74,49 @@ class DatabaseCrashTests {
 	@Test
 	@Order(2)
 	void acknowledgedGrantsSurviveACrashWithServerSynchronousCommitOff() throws Exception {
-		Crash crash = run("crash-sync-off", false);
+		Crash crash = run("crash-sync-off", false, false);
 		assertSafeAcrossCrash(crash);
+	}
+
+	/**
+	 * Two threads per worker with {@code leasehold.lock.notify.hand-over-without-flush=true}:
+	 * hand-overs between a worker's threads commit without waiting for their flush, and the WAL
+	 * writer is slowed so a crash can lose them. Such a grant may be missing after the restart
+	 * (reported, not asserted: that is what the option gives up), but no token is handed out
+	 * twice or out of order, no update is lost, and no two holders overlap: a successor's lease
+	 * lasts no longer than the lease the crash leaves in the row.
+	 */
+	@Test
+	@Order(3)
+	void handOversWithoutFlushStaySafeAcrossACrash() throws Exception {
+		Crash crash = run("crash-hand-over-without-flush", true, true);
+		assertThat(crash.acknowledged()).as("grants before the kill").isNotEmpty();
+		assertThat(crash.grantsAfter()).as("grants after the restart").isPositive();
+		crash.firstAfter().forEach((lock, first) -> assertThat(first)
+			.as("first token of %s after the restart exceeds every acknowledged one", lock)
+			.isGreaterThan(crash.acknowledged().getOrDefault(lock, 0L)));
+		assertThat(crash.result().overlaps()).as("I3 overlapping holders").isZero();
+		ContentionTests.assertSafe(crash.result());
 	}
 
 	private record Crash(Checker.Result result, Map<String, Long> acknowledged, Map<String, Long> firstAfter,
 			LockdbFaults.LeaseState afterRestart, long missing, long grantsAfter, boolean controlRowKept) {
 	}
 
-	private Crash run(String name, boolean synchronousCommit) throws Exception {
+	private Crash run(String name, boolean synchronousCommit, boolean handOverWithoutFlush) throws Exception {
 		try (PostgresServer lockdb = PostgresServer.builder("lockdb-" + name)
 			.synchronousCommit(synchronousCommit)
-			// with the setting off, WAL is flushed only by this writer: make the window of loss wide
-			.setting("wal_writer_delay", synchronousCommit ? "'200ms'" : "'10s'")
+			// commits that skip their flush are flushed by this writer: make the window of loss wide
+			.setting("wal_writer_delay", (synchronousCommit && !handOverWithoutFlush) ? "'200ms'" : "'10s'")
 			.start()) {
 			Databases databases = SuiteServers.of(lockdb, SuiteServers.storedb());
 			lockdb.execute("postgres", "CREATE TABLE crash_control (id int)");
 			try (ScenarioRun run = new ScenarioRun(databases, name, "c1", "c2")) {
-				LockdbFaults.startWorkers(run, RUN, "w1", "w2", "w3");
+				LockdbFaults.startWorkers(run, RUN, LEASE,
+						handOverWithoutFlush
+								? (w) -> w.threads(2).set("leasehold.lock.notify.hand-over-without-flush", "true")
+								: UnaryOperator.identity(),
+						"w1", "w2", "w3");
 				run.workers().go(Duration.ofSeconds(60));
 				long started = nowMicros();
 				LockdbFaults.awaitGrants(run, started, 8, Duration.ofSeconds(20));
@@ -110,7 +138,8 @@ class DatabaseCrashTests {
 				Map<String, Long> firstAfter = LockdbFaults.lowestGranted(events, killed);
 				long missing = afterRestart.missing(acknowledged);
 				List<Long> recoveries = LockdbFaults.recoveries(run, restarted);
-				String label = "server synchronous_commit=" + (synchronousCommit ? "on" : "off");
+				String label = "server synchronous_commit=" + (synchronousCommit ? "on" : "off")
+						+ (handOverWithoutFlush ? ", two threads per worker, hand-over without flush" : "");
 				report.row(label, "kill -9 of lockdb, restart", r, run.leftovers());
 				report.note(new StringBuilder(label).append(": down ")
 					.append(LockdbFaults.ms(restarted - killedAt))

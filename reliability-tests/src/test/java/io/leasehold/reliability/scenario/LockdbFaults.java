@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 import io.leasehold.reliability.check.Checker;
 import io.leasehold.reliability.check.Event;
@@ -22,6 +23,7 @@ import io.leasehold.reliability.check.Leftovers;
 import io.leasehold.reliability.WorkerApplication;
 import io.leasehold.reliability.harness.ScenarioReport;
 import io.leasehold.reliability.harness.ScenarioRun;
+import io.leasehold.reliability.harness.WorkerProcess;
 import io.leasehold.reliability.infra.PostgresServer;
 
 /**
@@ -54,9 +56,15 @@ final class LockdbFaults {
 	}
 
 	static void startWorkers(ScenarioRun run, Duration duration, Duration lease, String... ids) throws Exception {
+		startWorkers(run, duration, lease, UnaryOperator.identity(), ids);
+	}
+
+	/** @param more further settings of every worker */
+	static void startWorkers(ScenarioRun run, Duration duration, Duration lease,
+			UnaryOperator<WorkerProcess.Builder> more, String... ids) throws Exception {
 		for (String id : ids) {
 			run.workers()
-				.start(id, (w) -> w.annotation(id.equals("w1"))
+				.start(id, (w) -> more.apply(w).annotation(id.equals("w1"))
 					.locks("c1", "c2")
 					.leaseTime(lease)
 					.autoRenew(true)
