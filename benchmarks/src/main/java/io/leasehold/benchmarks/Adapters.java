@@ -1,5 +1,7 @@
 package io.leasehold.benchmarks;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -11,13 +13,25 @@ final class Adapters {
 
 	static final String FLOOR = "floor";
 
+	/** Leasehold with the opt-in {@code leasehold.lock.notify.hand-over-without-flush}. */
+	static final String NO_FLUSH = "leasehold-no-flush";
+
 	private Adapters() {
+	}
+
+	private static List<String> with(List<String> properties, String property) {
+		List<String> all = new ArrayList<>(properties);
+		all.add(property);
+		return all;
 	}
 
 	static LockAdapter create(String name, BenchDatabase database, BenchOptions options) throws Exception {
 		return switch (name) {
 			case "leasehold" -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
 					options.leaseholdProperties, options.diagnose, Set.of());
+			case NO_FLUSH -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
+					with(options.leaseholdProperties, "leasehold.lock.notify.hand-over-without-flush=true"),
+					options.diagnose, Set.of());
 			case "leasehold-exp" -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
 					options.leaseholdProperties, options.diagnose, options.experiments);
 			case "advisory" -> new AdvisoryLockAdapter(database, options.nodes);
@@ -26,7 +40,7 @@ final class Adapters {
 			case "shedlock" -> new ShedLockAdapter(database, options.nodes, options.poolSize);
 			case "jdbc-registry" -> new JdbcRegistryAdapter(database, options.nodes, options.poolSize);
 			case HandoverFloorAdapter.NAME -> new HandoverFloorAdapter(database, options.nodes, options.poolSize);
-			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp, handover-floor)");
+			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-no-flush, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp, handover-floor)");
 		};
 	}
 
