@@ -51,6 +51,11 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
+	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+		return this.delegate.handOver(lockName, fencingToken, ownerId, leaseTime);
+	}
+
+	@Override
 	public Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
 			Duration leaseTime) {
 		return this.delegate.handOver(lockName, fencingToken, successorToken, ownerId, leaseTime);

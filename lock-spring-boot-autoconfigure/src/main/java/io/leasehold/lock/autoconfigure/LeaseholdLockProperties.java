@@ -268,8 +268,9 @@ public class LeaseholdLockProperties implements InitializingBean {
 
 		/**
 		 * Whether a hand-over between two callers of one node commits without waiting for its
-		 * WAL flush, its token drawn durably ahead while the holder works. Off, every grant is
-		 * durable before its token is returned.
+		 * WAL flush, its token drawn durably ahead while the holder works (one more statement per
+		 * lease while callers of its node wait). Off, every grant is durable before its token is
+		 * returned. Ignored when notifications are disabled.
 		 */
 		private boolean handOverWithoutFlush = false;
 

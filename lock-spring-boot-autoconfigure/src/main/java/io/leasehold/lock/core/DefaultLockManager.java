@@ -230,7 +230,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				if (last != null && last.holderExpiresAtNanos() != null) {
 					waiter.holderExpiresAt(last.holderExpiresAtNanos());
 				}
-				if (isHeldHere(request.lockName())) {
+				if (this.handOverWithoutFlush && isHeldHere(request.lockName())) {
 					drawSuccessorToken(request.lockName());
 				}
 				waiter.await(Duration.ofNanos(Math.max(1, request.deadline() - System.nanoTime())));
@@ -239,7 +239,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			}
 			if (last.lease() instanceof DefaultLease granted) {
 				waiter.acquired(granted.deadlineNanos());
-				if (waiter.othersQueued()) {
+				if (this.handOverWithoutFlush && waiter.othersQueued()) {
 					drawSuccessorToken(request.lockName());
 				}
 			}
@@ -665,6 +665,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** How many leases this node has found lost since it started. */
 	public long leasesLost() {
 		return this.leasesLost.get();
+	}
+
+	/**
+	 * Whether this node has drawn the token that its lease on the lock will hand over with, so
+	 * the hand-over need not wait for its flush ({@link #setHandOverWithoutFlush}).
+	 */
+	public boolean hasSuccessorToken(String lockName) {
+		HeldHere here = this.heldHere.get(lockName);
+		return here != null && here.successorToken() > 0;
 	}
 
 	/** How many callers of this node wait for a lock now. */

@@ -70,24 +70,27 @@ public interface LeaseStore {
 
 	/**
 	 * Ends the lease named by its token and, in the same transaction, grants the lock to another
-	 * caller of the same node: the lock passes to a waiter of the releasing node without ever being
-	 * free, so nobody needs to be notified. The grant's token is {@code successorToken} if that is
-	 * the one {@link #drawSuccessorToken} drew for this lease, and the hand-over then commits
-	 * without waiting for its flush; otherwise it is a fresh token and the commit is durable. It
-	 * clears the waiters' registration and reports whether there was one: the node then owes them
-	 * the notification of the release that eventually frees the lock.
-	 * @param successorToken the token drawn for this lease's successor, or 0 for none
+	 * caller of the same node with a fresh fencing token, durably: the lock passes to a waiter of
+	 * the releasing node without ever being free, so nobody needs to be notified. It clears the
+	 * waiters' registration and reports whether there was one: the node then owes them the
+	 * notification of the release that eventually frees the lock.
 	 * @param ownerId the node's owner id
 	 * @param leaseTime the successor's lease time
 	 * @return the successor's grant, or empty when the lease was no longer held with this token,
 	 * in which case nothing was written
 	 */
-	Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
-			Duration leaseTime);
+	Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime);
 
-	/** Hands the lease over with a fresh token, durably: {@link #handOver(String, long, long, String, Duration)}. */
-	default Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
-		return handOver(lockName, fencingToken, 0, ownerId, leaseTime);
+	/**
+	 * Like {@link #handOver(String, long, String, Duration)}, but grants {@code successorToken} if
+	 * that is the token {@link #drawSuccessorToken} drew for this lease, and then commits without
+	 * waiting for its flush. A store that draws no successor tokens hands over durably with a fresh
+	 * token.
+	 * @param successorToken the token drawn for this lease's successor, or 0 for none
+	 */
+	default Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
+			Duration leaseTime) {
+		return handOver(lockName, fencingToken, ownerId, leaseTime);
 	}
 
 	/**

@@ -418,6 +418,11 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 				}, (rows) -> rows.next() ? OptionalLong.of(rows.getLong(1)) : OptionalLong.empty(), null);
 	}
 
+	@Override
+	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
+		return handOver(lockName, fencingToken, 0, ownerId, leaseTime);
+	}
+
 	/**
 	 * {@inheritDoc}
 	 * <p>

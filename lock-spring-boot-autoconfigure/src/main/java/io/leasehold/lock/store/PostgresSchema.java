@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import javax.sql.DataSource;
 
@@ -32,8 +33,9 @@ public class PostgresSchema {
 	private static final Pattern DEFAULT_NAMES = Pattern
 		.compile("\\b(" + DEFAULT_TABLE + "|" + DEFAULT_SEQUENCE + ")\\b");
 
-	/** The newest columns, in the order they were added: a table created by an older DDL lacks them. */
-	private static final List<String> NEWER_COLUMNS = List.of("waiters_until", "successor_token");
+	/** The newest columns and their types: a table created by an older DDL lacks them. */
+	private static final List<Column> NEWER_COLUMNS = List.of(new Column("waiters_until", "timestamptz"),
+			new Column("successor_token", "bigint"));
 
 	/** Serializes concurrent start-ups: CREATE ... IF NOT EXISTS can still collide in the catalog. */
 	private static final long DDL_ADVISORY_LOCK = 0x4c65617365686f6cL;
@@ -97,11 +99,13 @@ public class PostgresSchema {
 			if (!exists(statement, "to_regclass('" + this.sequenceName + "')")) {
 				throw missing("sequence", this.sequenceName, "leasehold.lock.sequence-name");
 			}
-			String lacking = missingColumns(statement);
+			List<Column> lacking = missingColumns(statement);
 			if (!lacking.isEmpty()) {
 				throw new LockConfigurationException("The lease table '" + this.tableName + "' lacks the column(s) "
-						+ lacking + " (added in Leasehold 0.1.0); run the ALTER TABLE statements of the DDL in "
-						+ SCRIPT_LOCATION + ", with the table's name");
+						+ lacking.stream().map(Column::name).collect(Collectors.joining(", "))
+						+ " (added in Leasehold 0.1.0); run: "
+						+ lacking.stream().map((column) -> column.addTo(this.tableName)).collect(Collectors.joining(" "))
+						+ " (as in the DDL in " + SCRIPT_LOCATION + ")");
 			}
 			String missing = missingPrivileges(statement);
 			if (!missing.isEmpty()) {
@@ -135,15 +139,15 @@ public class PostgresSchema {
 		}
 	}
 
-	private String missingColumns(Statement statement) throws SQLException {
-		List<String> missing = new ArrayList<>();
-		for (String column : NEWER_COLUMNS) {
+	private List<Column> missingColumns(Statement statement) throws SQLException {
+		List<Column> missing = new ArrayList<>();
+		for (Column column : NEWER_COLUMNS) {
 			if (!isTrue(statement, "EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('"
-					+ this.tableName + "') AND attname = '" + column + "' AND NOT attisdropped)")) {
+					+ this.tableName + "') AND attname = '" + column.name() + "' AND NOT attisdropped)")) {
 				missing.add(column);
 			}
 		}
-		return String.join(", ", missing);
+		return missing;
 	}
 
 	private String missingPrivileges(Statement statement) throws SQLException {
@@ -187,6 +191,15 @@ public class PostgresSchema {
 		catch (IOException ex) {
 			throw new IllegalStateException("Could not read " + SCRIPT_LOCATION, ex);
 		}
+	}
+
+	/** A column added after the table's first DDL. */
+	private record Column(String name, String type) {
+
+		String addTo(String tableName) {
+			return "ALTER TABLE " + tableName + " ADD COLUMN IF NOT EXISTS " + this.name + " " + this.type + ";";
+		}
+
 	}
 
 }

@@ -716,8 +716,7 @@ class LeaseholdLockAutoConfigurationTests {
 		}
 
 		@Override
-		public Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
-				Duration leaseTime) {
+		public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
 			Instant now = Instant.now();
 			return this.held.containsKey(lockName)
 					? Optional.of(new Succession(new Grant(TOKEN, now, now.plus(leaseTime)), false)) : Optional.empty();

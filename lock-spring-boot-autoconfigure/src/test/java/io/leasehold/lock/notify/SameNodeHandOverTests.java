@@ -54,9 +54,14 @@ class SameNodeHandOverTests {
 
 	private static final LockOptions WAIT_10S = LockOptions.defaults().withWaitTime(Duration.ofSeconds(10));
 
+	private static final LockOptions FIVE_MINUTES = LockOptions.defaults().withLeaseTime(Duration.ofMinutes(5));
+
 	private static LockNode a;
 
 	private static LockNode b;
+
+	/** Hands over without a flush. */
+	private static LockNode fast;
 
 	private static ExecutorService executor;
 
@@ -64,10 +69,13 @@ class SameNodeHandOverTests {
 	static void startNodes() {
 		a = NotifyNodes.start(NotifyNodes.uniqueName("same_a"),
 				new Class<?>[] { NotifyNodes.Config.class, StatementCounting.class }, SAFETY_POLL_30S, POLLING_MAX_30S,
+				"leasehold.lock.cleanup.enabled=false");
+		b = NotifyNodes.start(NotifyNodes.uniqueName("same_b"), NotifyNodes.Config.class, SAFETY_POLL_30S,
+				POLLING_MAX_30S);
+		fast = NotifyNodes.start(NotifyNodes.uniqueName("same_fast"),
+				new Class<?>[] { NotifyNodes.Config.class, StatementCounting.class }, SAFETY_POLL_30S, POLLING_MAX_30S,
 				"leasehold.lock.cleanup.enabled=false", "leasehold.lock.notify.hand-over-without-flush=true");
-		b = NotifyNodes.start(NotifyNodes.uniqueName("same_b"),
-				new Class<?>[] { NotifyNodes.Config.class, StatementCounting.class }, SAFETY_POLL_30S, POLLING_MAX_30S);
-		NotifyNodes.awaitListening(a, b);
+		NotifyNodes.awaitListening(a, b, fast);
 		executor = Executors.newCachedThreadPool();
 	}
 
@@ -76,24 +84,26 @@ class SameNodeHandOverTests {
 		executor.shutdownNow();
 		a.close();
 		b.close();
+		fast.close();
 	}
 
-	/** Node b, by default: the hand-over draws a fresh token, and commits durably. */
+	/** By default the hand-over draws a fresh token, and commits durably. */
 	@Test
 	void callerWaitingOnTheSameNodeGetsTheLockFromTheReleaseStatementAlone() throws Exception {
-		handOverRounds(b, false);
+		handOverRounds(a, false);
 	}
 
-	/** Node a, which hands over without a flush: with the token drawn while the holder worked. */
+	/** A node that hands over without a flush grants the token drawn while the holder worked. */
 	@Test
 	void callerWaitingOnTheSameNodeGetsTheTokenDrawnAheadFromTheReleaseStatementAlone() throws Exception {
-		handOverRounds(a, true);
+		handOverRounds(fast, true);
 	}
 
 	private static void handOverRounds(LockNode node, boolean drawsAhead) throws Exception {
 		String lockName = "same-node-" + UUID.randomUUID();
 		for (int i = 0; i < 20; i++) {
-			Lease held = node.lockManager().acquire(lockName, LockOptions.defaults());
+			// long enough that the hand-over always leaves the successor its whole lease
+			Lease held = node.lockManager().acquire(lockName, FIVE_MINUTES);
 			CountDownLatch acquired = new CountDownLatch(1);
 			CountDownLatch done = new CountDownLatch(1);
 			Future<Long> waiter = executor.submit(() -> {
@@ -105,7 +115,7 @@ class SameNodeHandOverTests {
 			});
 			NotifyNodes.awaitQueued(node, lockName, 1);
 			NotifyNodes.awaitHeadAsleep(node, lockName);
-			long drawn = drawsAhead ? awaitSuccessorTokenDrawn(lockName, held) : 0;
+			long drawn = drawsAhead ? awaitSuccessorTokenDrawn(node, lockName, held) : 0;
 			long before = StatementCounting.statements(node);
 			held.close();
 			assertThat(acquired.await(10, TimeUnit.SECONDS)).as("the waiter got the lock").isTrue();
@@ -128,24 +138,22 @@ class SameNodeHandOverTests {
 	}
 
 	/**
-	 * Node a's hand-over grants the token drawn ahead without waiting for its commit's flush: if a
-	 * crash lost that commit, the row would name the lease it followed, so the successor's lease
-	 * ends no later than that one.
+	 * A hand-over without a flush grants the token drawn ahead: if a crash lost its commit, the
+	 * row would name the lease it followed, so the successor's lease ends no later than that one.
 	 */
 	@Test
 	void aLeaseHandedOverWithItsTokenDrawnAheadLastsNoLongerThanTheLeaseItFollowed() throws Exception {
 		String lockName = "same-node-inherited-" + UUID.randomUUID();
-		LockOptions twentySeconds = LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20));
 		for (int i = 0; i < 5; i++) {
-			Lease held = a.lockManager().acquire(lockName, twentySeconds);
-			Future<Lease> waiter = executor.submit(() -> a.lockManager()
-				.acquire(lockName, twentySeconds.withWaitTime(Duration.ofSeconds(10))));
-			NotifyNodes.awaitQueued(a, lockName, 1);
-			NotifyNodes.awaitHeadAsleep(a, lockName);
-			long drawn = awaitSuccessorTokenDrawn(lockName, held);
+			Lease held = fast.lockManager().acquire(lockName, FIVE_MINUTES);
+			Future<Lease> waiter = executor.submit(() -> fast.lockManager()
+				.acquire(lockName, FIVE_MINUTES.withWaitTime(Duration.ofSeconds(10))));
+			NotifyNodes.awaitQueued(fast, lockName, 1);
+			NotifyNodes.awaitHeadAsleep(fast, lockName);
+			long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
 			held.close();
 			try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
-				LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+				LeaseRow row = fast.bean(LeaseStore.class).find(lockName).orElseThrow();
 				assertThat(successor.fencingToken()).isEqualTo(drawn).isEqualTo(row.fencingToken());
 				assertThat(successor.expiresAt()).as("the expiry of the lease it followed").isEqualTo(held.expiresAt())
 					.isBefore(row.expiresAt());
@@ -161,15 +169,15 @@ class SameNodeHandOverTests {
 	@Test
 	void aSuccessorAskingForAShorterLeaseThanItsPredecessorsKeepsItsOwn() throws Exception {
 		String lockName = "same-node-shorter-" + UUID.randomUUID();
-		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(60)));
-		Future<Lease> waiter = executor.submit(() -> a.lockManager()
+		Lease held = fast.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(60)));
+		Future<Lease> waiter = executor.submit(() -> fast.lockManager()
 			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(1)).withAutoRenew(false)));
-		NotifyNodes.awaitQueued(a, lockName, 1);
-		NotifyNodes.awaitHeadAsleep(a, lockName);
-		long drawn = awaitSuccessorTokenDrawn(lockName, held);
+		NotifyNodes.awaitQueued(fast, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(fast, lockName);
+		long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
 		held.close();
 		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
-			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			LeaseRow row = fast.bean(LeaseStore.class).find(lockName).orElseThrow();
 			assertThat(successor.fencingToken()).isEqualTo(drawn);
 			assertThat(successor.expiresAt()).as("its own 1 s lease").isEqualTo(row.expiresAt())
 				.isBefore(held.expiresAt());
@@ -184,15 +192,15 @@ class SameNodeHandOverTests {
 	@Test
 	void aSuccessorThatWouldKeepTooLittleOfItsLeaseGetsAFreshTokenAndAFullLease() throws Exception {
 		String lockName = "same-node-full-lease-" + UUID.randomUUID();
-		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20)));
-		Future<Lease> waiter = executor.submit(() -> a.lockManager()
+		Lease held = fast.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20)));
+		Future<Lease> waiter = executor.submit(() -> fast.lockManager()
 			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(30))));
-		NotifyNodes.awaitQueued(a, lockName, 1);
-		NotifyNodes.awaitHeadAsleep(a, lockName);
-		long drawn = awaitSuccessorTokenDrawn(lockName, held);
+		NotifyNodes.awaitQueued(fast, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(fast, lockName);
+		long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
 		held.close();
 		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
-			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			LeaseRow row = fast.bean(LeaseStore.class).find(lockName).orElseThrow();
 			assertThat(successor.fencingToken()).isGreaterThan(drawn).isEqualTo(row.fencingToken());
 			assertThat(successor.expiresAt()).as("its own 30 s lease").isEqualTo(row.expiresAt())
 				.isAfter(held.expiresAt());
@@ -248,8 +256,18 @@ class SameNodeHandOverTests {
 	 */
 	@Test
 	void twoCallersOfOneNodeTakingTurnsHandTheLockOverWithoutReleasingIt() throws Exception {
+		takeTurns(a);
+	}
+
+	/** The same when the hand-overs skip their flush. */
+	@Test
+	void twoCallersOfOneNodeTakingTurnsHandTheLockOverWithoutReleasingItOrWaitingForAFlush() throws Exception {
+		takeTurns(fast);
+	}
+
+	private static void takeTurns(LockNode node) throws Exception {
 		String lockName = "same-node-turns-" + UUID.randomUUID();
-		String channel = a.bean(LeaseholdLockProperties.class).getNotify().getChannel();
+		String channel = node.bean(LeaseholdLockProperties.class).getNotify().getChannel();
 		AtomicInteger inside = new AtomicInteger();
 		AtomicInteger overlaps = new AtomicInteger();
 		int sectionsEach = 20;
@@ -263,7 +281,7 @@ class SameNodeHandOverTests {
 			for (int i = 0; i < 2; i++) {
 				callers.add(executor.submit(() -> {
 					for (int j = 0; j < sectionsEach; j++) {
-						try (Lease lease = a.lockManager().acquire(lockName, WAIT_10S)) {
+						try (Lease lease = node.lockManager().acquire(lockName, WAIT_10S)) {
 							section(inside, overlaps, 20);
 						}
 					}
@@ -435,10 +453,12 @@ class SameNodeHandOverTests {
 	}
 
 	/** Waits until the holder's node has drawn the token of the holder's successor, and answers it. */
-	private static long awaitSuccessorTokenDrawn(String lockName, Lease holder) {
-		return await().atMost(Duration.ofSeconds(10))
-			.until(() -> column(lockName, "successor_token", Long.class),
-					(drawn) -> drawn != null && drawn > holder.fencingToken());
+	private static long awaitSuccessorTokenDrawn(LockNode node, String lockName, Lease holder) throws Exception {
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> node.bean(DefaultLockManager.class).hasSuccessorToken(lockName));
+		Long drawn = column(lockName, "successor_token", Long.class);
+		assertThat(drawn).isNotNull().isGreaterThan(holder.fencingToken());
+		return drawn;
 	}
 
 	private static <T> @Nullable T column(String lockName, String column, Class<T> type) throws Exception {

@@ -90,6 +90,7 @@ class DatabaseCrashTests {
 	@Order(3)
 	void handOversWithoutFlushStaySafeAcrossACrash() throws Exception {
 		Crash crash = run("crash-hand-over-without-flush", true, true);
+		assertThat(crash.successorTokensDrawn()).as("locks whose next token was drawn ahead").isPositive();
 		assertThat(crash.acknowledged()).as("grants before the kill").isNotEmpty();
 		assertThat(crash.grantsAfter()).as("grants after the restart").isPositive();
 		crash.firstAfter().forEach((lock, first) -> assertThat(first)
@@ -100,7 +101,8 @@ class DatabaseCrashTests {
 	}
 
 	private record Crash(Checker.Result result, Map<String, Long> acknowledged, Map<String, Long> firstAfter,
-			LockdbFaults.LeaseState afterRestart, long missing, long grantsAfter, boolean controlRowKept) {
+			LockdbFaults.LeaseState afterRestart, long missing, long grantsAfter, boolean controlRowKept,
+			long successorTokensDrawn) {
 	}
 
 	private Crash run(String name, boolean synchronousCommit, boolean handOverWithoutFlush) throws Exception {
@@ -164,13 +166,16 @@ class DatabaseCrashTests {
 					.append(" workers none)")
 					.toString());
 				assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
+				long successorTokensDrawn = count(lockdb, "SELECT count(*) FROM leasehold_lock WHERE successor_token IS NOT NULL");
 				return new Crash(r, acknowledged, firstAfter, afterRestart, missing,
-						LockdbFaults.grants(events, (e) -> e.wall() > killed).size(), controlRowKept);
+						LockdbFaults.grants(events, (e) -> e.wall() > killed).size(), controlRowKept,
+						successorTokensDrawn);
 			}
 		}
 	}
 
 	private static void assertSafeAcrossCrash(Crash crash) {
+		assertThat(crash.successorTokensDrawn()).as("locks whose next token was drawn ahead, by default").isZero();
 		assertThat(crash.acknowledged()).as("grants before the kill").isNotEmpty();
 		assertThat(crash.grantsAfter()).as("grants after the restart").isPositive();
 		assertThat(crash.missing()).as("acknowledged grants missing after the restart: acknowledged %s, table %s",
@@ -180,6 +185,14 @@ class DatabaseCrashTests {
 			.as("first token of %s after the restart exceeds every acknowledged one", lock)
 			.isGreaterThan(crash.acknowledged().getOrDefault(lock, 0L)));
 		ContentionTests.assertSafe(crash.result());
+	}
+
+	private static long count(PostgresServer server, String sql) throws Exception {
+		try (var connection = server.connect("postgres"); var statement = connection.createStatement();
+				var rows = statement.executeQuery(sql)) {
+			rows.next();
+			return rows.getLong(1);
+		}
 	}
 
 	private static boolean queryEmpty(PostgresServer server, String sql) throws Exception {
