@@ -13,16 +13,44 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Reads history files. A line that does not parse can only be the last one, cut short when the
- * worker was killed while writing it; it is skipped.
+ * worker was killed while writing it; it is skipped. A read racing with the worker's appends can
+ * also see a line that is not complete yet followed by complete ones: such a read is tried again.
  */
 public final class HistoryReader {
 
 	private static final JsonMapper JSON = JsonMapper.builder().build();
 
+	/** How often a read that saw a line not yet complete is tried again, 10 ms apart. */
+	private static final int ATTEMPTS = 20;
+
 	private HistoryReader() {
 	}
 
 	public static List<Event> read(Path file) {
+		for (int attempt = 1;; attempt++) {
+			try {
+				return readOnce(file);
+			}
+			catch (IllegalStateException ex) {
+				if (attempt == ATTEMPTS) {
+					throw ex;
+				}
+				pause();
+			}
+		}
+	}
+
+	private static void pause() {
+		try {
+			Thread.sleep(10);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted while reading a history", ex);
+		}
+	}
+
+	private static List<Event> readOnce(Path file) {
 		if (!Files.exists(file)) {
 			return List.of();
 		}
