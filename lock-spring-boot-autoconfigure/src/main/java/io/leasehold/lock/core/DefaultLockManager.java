@@ -487,7 +487,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 */
 	private long successorTokenFor(DefaultLease lease, long sentAt, long ownDeadline) {
 		HeldHere here = this.heldHere.get(lease.lockName());
-		if (here == null || here.fencingToken() != lease.fencingToken() || here.successorToken() <= 0) {
+		if (here == null || here.fencingToken() != lease.fencingToken() || !here.drawn()) {
 			return 0;
 		}
 		long inherited = lease.deadlineNanos() - sentAt;
@@ -501,9 +501,6 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 * while the holder works, not between two holders.
 	 */
 	private void drawSuccessorToken(String lockName) {
-		if (!this.handOverWithoutFlush) {
-			return;
-		}
 		HeldHere[] claimed = new HeldHere[1];
 		this.heldHere.computeIfPresent(lockName, (name, here) -> {
 			if (here.successorToken() != 0) {
@@ -586,7 +583,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Called when a renewal moved the lease's local deadline. */
 	void renewed(DefaultLease lease) {
 		this.heldHere.computeIfPresent(lease.lockName(), (name, here) -> (here.fencingToken() == lease.fencingToken())
-				? new HeldHere(lease.fencingToken(), lease.deadlineNanos(), here.successorToken()) : here);
+				? here.withDeadline(lease.deadlineNanos()) : here);
 	}
 
 	/**
@@ -673,7 +670,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 */
 	public boolean hasSuccessorToken(String lockName) {
 		HeldHere here = this.heldHere.get(lockName);
-		return here != null && here.successorToken() > 0;
+		return here != null && here.drawn();
 	}
 
 	/** How many callers of this node wait for a lock now. */
@@ -743,6 +740,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 		HeldHere withSuccessorToken(long successorToken) {
 			return new HeldHere(this.fencingToken, this.deadlineNanos, successorToken);
+		}
+
+		HeldHere withDeadline(long deadlineNanos) {
+			return new HeldHere(this.fencingToken, deadlineNanos, this.successorToken);
+		}
+
+		/** Whether the successor's token has been drawn. */
+		boolean drawn() {
+			return this.successorToken > 0;
 		}
 
 	}

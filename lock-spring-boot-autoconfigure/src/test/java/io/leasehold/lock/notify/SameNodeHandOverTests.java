@@ -145,17 +145,13 @@ class SameNodeHandOverTests {
 	void aLeaseHandedOverWithItsTokenDrawnAheadLastsNoLongerThanTheLeaseItFollowed() throws Exception {
 		String lockName = "same-node-inherited-" + UUID.randomUUID();
 		for (int i = 0; i < 5; i++) {
-			Lease held = fast.lockManager().acquire(lockName, FIVE_MINUTES);
-			Future<Lease> waiter = executor.submit(() -> fast.lockManager()
-				.acquire(lockName, FIVE_MINUTES.withWaitTime(Duration.ofSeconds(10))));
-			NotifyNodes.awaitQueued(fast, lockName, 1);
-			NotifyNodes.awaitHeadAsleep(fast, lockName);
-			long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
-			held.close();
-			try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
-				LeaseRow row = fast.bean(LeaseStore.class).find(lockName).orElseThrow();
-				assertThat(successor.fencingToken()).isEqualTo(drawn).isEqualTo(row.fencingToken());
-				assertThat(successor.expiresAt()).as("the expiry of the lease it followed").isEqualTo(held.expiresAt())
+			HandedOver handedOver = handOverOnFast(lockName, FIVE_MINUTES,
+					FIVE_MINUTES.withWaitTime(Duration.ofSeconds(10)));
+			try (Lease successor = handedOver.successor()) {
+				LeaseRow row = handedOver.row();
+				assertThat(successor.fencingToken()).isEqualTo(handedOver.drawn()).isEqualTo(row.fencingToken());
+				assertThat(successor.expiresAt()).as("the expiry of the lease it followed")
+					.isEqualTo(handedOver.held().expiresAt())
 					.isBefore(row.expiresAt());
 				assertThat(successor.isValid()).isTrue();
 			}
@@ -169,18 +165,13 @@ class SameNodeHandOverTests {
 	@Test
 	void aSuccessorAskingForAShorterLeaseThanItsPredecessorsKeepsItsOwn() throws Exception {
 		String lockName = "same-node-shorter-" + UUID.randomUUID();
-		Lease held = fast.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(60)));
-		Future<Lease> waiter = executor.submit(() -> fast.lockManager()
-			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(1)).withAutoRenew(false)));
-		NotifyNodes.awaitQueued(fast, lockName, 1);
-		NotifyNodes.awaitHeadAsleep(fast, lockName);
-		long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
-		held.close();
-		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
-			LeaseRow row = fast.bean(LeaseStore.class).find(lockName).orElseThrow();
-			assertThat(successor.fencingToken()).isEqualTo(drawn);
-			assertThat(successor.expiresAt()).as("its own 1 s lease").isEqualTo(row.expiresAt())
-				.isBefore(held.expiresAt());
+		HandedOver handedOver = handOverOnFast(lockName,
+				LockOptions.defaults().withLeaseTime(Duration.ofSeconds(60)),
+				WAIT_10S.withLeaseTime(Duration.ofSeconds(1)).withAutoRenew(false));
+		try (Lease successor = handedOver.successor()) {
+			assertThat(successor.fencingToken()).isEqualTo(handedOver.drawn());
+			assertThat(successor.expiresAt()).as("its own 1 s lease").isEqualTo(handedOver.row().expiresAt())
+				.isBefore(handedOver.held().expiresAt());
 			await().atMost(Duration.ofSeconds(5)).until(() -> !successor.isValid());
 		}
 	}
@@ -192,18 +183,14 @@ class SameNodeHandOverTests {
 	@Test
 	void aSuccessorThatWouldKeepTooLittleOfItsLeaseGetsAFreshTokenAndAFullLease() throws Exception {
 		String lockName = "same-node-full-lease-" + UUID.randomUUID();
-		Lease held = fast.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20)));
-		Future<Lease> waiter = executor.submit(() -> fast.lockManager()
-			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(30))));
-		NotifyNodes.awaitQueued(fast, lockName, 1);
-		NotifyNodes.awaitHeadAsleep(fast, lockName);
-		long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
-		held.close();
-		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
-			LeaseRow row = fast.bean(LeaseStore.class).find(lockName).orElseThrow();
-			assertThat(successor.fencingToken()).isGreaterThan(drawn).isEqualTo(row.fencingToken());
+		HandedOver handedOver = handOverOnFast(lockName,
+				LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20)),
+				WAIT_10S.withLeaseTime(Duration.ofSeconds(30)));
+		try (Lease successor = handedOver.successor()) {
+			LeaseRow row = handedOver.row();
+			assertThat(successor.fencingToken()).isGreaterThan(handedOver.drawn()).isEqualTo(row.fencingToken());
 			assertThat(successor.expiresAt()).as("its own 30 s lease").isEqualTo(row.expiresAt())
-				.isAfter(held.expiresAt());
+				.isAfter(handedOver.held().expiresAt());
 		}
 	}
 
@@ -450,6 +437,28 @@ class SameNodeHandOverTests {
 
 	private static @Nullable Timestamp waitersUntil(String lockName) throws Exception {
 		return column(lockName, "waiters_until", Timestamp.class);
+	}
+
+	/**
+	 * On the node that hands over without a flush: a holder with {@code holderOptions}, a caller
+	 * queued behind it with {@code successorOptions}, and the holder's release once the
+	 * successor's token is drawn.
+	 */
+	private static HandedOver handOverOnFast(String lockName, LockOptions holderOptions,
+			LockOptions successorOptions) throws Exception {
+		Lease held = fast.lockManager().acquire(lockName, holderOptions);
+		Future<Lease> waiter = executor.submit(() -> fast.lockManager().acquire(lockName, successorOptions));
+		NotifyNodes.awaitQueued(fast, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(fast, lockName);
+		long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
+		held.close();
+		Lease successor = waiter.get(10, TimeUnit.SECONDS);
+		return new HandedOver(held, drawn, successor, fast.bean(LeaseStore.class).find(lockName).orElseThrow());
+	}
+
+	/** A hand-over on the node that skips its flush: the lease it ended, the token drawn, the lease and row after. */
+	private record HandedOver(Lease held, long drawn, Lease successor, LeaseRow row) {
+
 	}
 
 	/** Waits until the holder's node has drawn the token of the holder's successor, and answers it. */

@@ -130,7 +130,7 @@ class DatabaseCrashTests {
 				lockdb.start();
 				long restarted = nowMicros();
 				LockdbFaults.LeaseState afterRestart = LockdbFaults.LeaseState.read(lockdb);
-				boolean controlRowKept = !queryEmpty(lockdb, "SELECT 1 FROM crash_control");
+				boolean controlRowKept = count(lockdb, "SELECT count(*) FROM crash_control") > 0;
 				LockdbFaults.awaitGrants(run, restarted, 6, Duration.ofSeconds(20));
 
 				run.workers().awaitExit(RUN.plusSeconds(30));
@@ -166,7 +166,8 @@ class DatabaseCrashTests {
 					.append(" workers none)")
 					.toString());
 				assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
-				long successorTokensDrawn = count(lockdb, "SELECT count(*) FROM leasehold_lock WHERE successor_token IS NOT NULL");
+				long successorTokensDrawn = count(lockdb,
+						"SELECT count(*) FROM leasehold_lock WHERE successor_token IS NOT NULL");
 				return new Crash(r, acknowledged, firstAfter, afterRestart, missing,
 						LockdbFaults.grants(events, (e) -> e.wall() > killed).size(), controlRowKept,
 						successorTokensDrawn);
@@ -192,13 +193,6 @@ class DatabaseCrashTests {
 				var rows = statement.executeQuery(sql)) {
 			rows.next();
 			return rows.getLong(1);
-		}
-	}
-
-	private static boolean queryEmpty(PostgresServer server, String sql) throws Exception {
-		try (var connection = server.connect("postgres"); var statement = connection.createStatement();
-				var rows = statement.executeQuery(sql)) {
-			return !rows.next();
 		}
 	}
 
