@@ -13,8 +13,8 @@ final class Adapters {
 
 	static final String FLOOR = "floor";
 
-	/** Leasehold with the opt-in {@code leasehold.lock.notify.hand-over-without-flush}. */
-	static final String NO_FLUSH = "leasehold-no-flush";
+	/** Leasehold with {@code leasehold.lock.notify.prepare-hand-overs=false}: each hand-over a statement. */
+	static final String UNPREPARED = "leasehold-unprepared";
 
 	private Adapters() {
 	}
@@ -29,8 +29,8 @@ final class Adapters {
 		return switch (name) {
 			case "leasehold" -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
 					options.leaseholdProperties, options.diagnose, Set.of());
-			case NO_FLUSH -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
-					with(options.leaseholdProperties, "leasehold.lock.notify.hand-over-without-flush=true"),
+			case UNPREPARED -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
+					with(options.leaseholdProperties, "leasehold.lock.notify.prepare-hand-overs=false"),
 					options.diagnose, Set.of());
 			case "leasehold-exp" -> LeaseholdAdapter.start(name, database, options.nodes, options.poolSize,
 					options.leaseholdProperties, options.diagnose, options.experiments);
@@ -40,7 +40,7 @@ final class Adapters {
 			case "shedlock" -> new ShedLockAdapter(database, options.nodes, options.poolSize);
 			case "jdbc-registry" -> new JdbcRegistryAdapter(database, options.nodes, options.poolSize);
 			case HandoverFloorAdapter.NAME -> new HandoverFloorAdapter(database, options.nodes, options.poolSize);
-			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-no-flush, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp, handover-floor)");
+			default -> throw new IllegalArgumentException("Unknown adapter '" + name + "' (known: floor, advisory, leasehold, leasehold-unprepared, leasehold-annotated, shedlock, jdbc-registry, leasehold-exp, handover-floor)");
 		};
 	}
 

@@ -9,9 +9,10 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 import io.leasehold.lock.store.Acquisition;
-import io.leasehold.lock.store.Succession;
+import io.leasehold.lock.store.Confirmation;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
+import io.leasehold.lock.store.Succession;
 
 /**
  * A {@link LeaseStore} that passes every call on; wrappers override what they observe or change.
@@ -56,9 +57,9 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
-	public Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
+	public Optional<Confirmation> confirmHandOver(String lockName, long predecessorToken, long successorToken,
 			Duration leaseTime) {
-		return this.delegate.handOver(lockName, fencingToken, successorToken, ownerId, leaseTime);
+		return this.delegate.confirmHandOver(lockName, predecessorToken, successorToken, leaseTime);
 	}
 
 	@Override

@@ -133,6 +133,9 @@ final class LeaseholdAdapter implements LockAdapter {
 		if (text.contains("SET successor_token")) {
 			return "draw";
 		}
+		if (text.contains("AS confirmed")) {
+			return "confirm";
+		}
 		if (text.contains("WITH locked")) {
 			return "hand-over";
 		}

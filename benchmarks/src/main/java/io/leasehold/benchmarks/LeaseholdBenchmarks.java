@@ -190,7 +190,7 @@ public final class LeaseholdBenchmarks {
 	private static void printTargets(Map<String, HotLockScenario.Result> hot,
 			Map<String, IdleWaitersScenario.Result> idle, CommitProbe.@Nullable Result commit) {
 		boolean any = false;
-		for (String name : new String[] { LEASEHOLD, Adapters.NO_FLUSH, "leasehold-exp" }) {
+		for (String name : new String[] { LEASEHOLD, Adapters.UNPREPARED, "leasehold-exp" }) {
 			if (hot.containsKey(name) || idle.containsKey(name)) {
 				printTargets(name, hot.get(name), hot.get(Adapters.REFERENCE), idle.get(name), commit);
 				any = true;

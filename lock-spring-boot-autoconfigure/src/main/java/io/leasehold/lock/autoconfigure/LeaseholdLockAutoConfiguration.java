@@ -122,7 +122,7 @@ public final class LeaseholdLockAutoConfiguration {
 				waitStrategy, renewer, ownerId, properties.getLocalExpiryMargin());
 		observationRegistry.ifAvailable(manager::setObservationRegistry);
 		metrics.ifAvailable(manager::setMetrics);
-		manager.setHandOverWithoutFlush(properties.getNotify().isEnabled() && properties.getNotify().isHandOverWithoutFlush());
+		manager.setPrepareHandOvers(properties.getNotify().isEnabled() && properties.getNotify().isPrepareHandOvers());
 		return manager;
 	}
 

@@ -267,12 +267,13 @@ public class LeaseholdLockProperties implements InitializingBean {
 		private Duration maxReconnectBackoff = Duration.ofSeconds(5);
 
 		/**
-		 * Whether a hand-over between two callers of one node commits without waiting for its
-		 * WAL flush, its token drawn durably ahead while the holder works (one more statement per
-		 * lease while callers of its node wait). Off, every grant is durable before its token is
-		 * returned. Ignored when notifications are disabled.
+		 * Whether a hand-over between two callers of one node is prepared while the holder works:
+		 * the successor's token is drawn and recorded in the lock's row durably, so the lock
+		 * passes at once when the holder releases it, and the successor confirms the hand-over in
+		 * the background. Off, each hand-over is a durable statement between the two holders.
+		 * Ignored when notifications are disabled.
 		 */
-		private boolean handOverWithoutFlush = false;
+		private boolean prepareHandOvers = true;
 
 		public boolean isEnabled() {
 			return this.enabled;
@@ -306,12 +307,12 @@ public class LeaseholdLockProperties implements InitializingBean {
 			this.maxReconnectBackoff = maxReconnectBackoff;
 		}
 
-		public boolean isHandOverWithoutFlush() {
-			return this.handOverWithoutFlush;
+		public boolean isPrepareHandOvers() {
+			return this.prepareHandOvers;
 		}
 
-		public void setHandOverWithoutFlush(boolean handOverWithoutFlush) {
-			this.handOverWithoutFlush = handOverWithoutFlush;
+		public void setPrepareHandOvers(boolean prepareHandOvers) {
+			this.prepareHandOvers = prepareHandOvers;
 		}
 
 	}

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Deque;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
@@ -16,7 +17,7 @@ import org.jspecify.annotations.Nullable;
 import io.leasehold.lock.Lease;
 import io.leasehold.lock.LeaseLostException;
 import io.leasehold.lock.LeaseholdException;
-import io.leasehold.lock.store.Grant;
+import io.leasehold.lock.store.Confirmation;
 
 /**
  * A lease this node holds. It is valid until it is closed, a renewal finds it gone, or its local
@@ -49,6 +50,16 @@ final class DefaultLease implements Lease {
 
 	private volatile @Nullable String lostReason;
 
+	/**
+	 * The token of the lease this one was handed over from, while the lock's row names that
+	 * lease and this one only as its successor; 0 once the hand-over is confirmed, or when the
+	 * lease was granted in the row.
+	 */
+	private volatile long unconfirmedAfter;
+
+	/** Completes when the first attempt to confirm the hand-over has ended. */
+	private final CompletableFuture<Void> confirmationTried = new CompletableFuture<>();
+
 	private volatile boolean closed;
 
 	/** Whether its release handed the lock over to another caller of this node. */
@@ -58,16 +69,25 @@ final class DefaultLease implements Lease {
 
 	private @Nullable Observation hold;
 
-	DefaultLease(DefaultLockManager manager, String tag, String lockName, Grant grant, long sentAtNanos,
-			LockSettings settings, Deque<Lease> threadStack) {
+	/**
+	 * @param sentAtNanos when the grant was sent, from which the lease time counts
+	 * @param unconfirmedAfter the token of the lease it was handed over from, if the hand-over
+	 * still has to be confirmed; 0 if not
+	 */
+	DefaultLease(DefaultLockManager manager, String tag, String lockName, long fencingToken, Instant expiresAt,
+			long sentAtNanos, long unconfirmedAfter, LockSettings settings, Deque<Lease> threadStack) {
 		this.manager = manager;
 		this.tag = tag;
 		this.lockName = lockName;
-		this.fencingToken = grant.fencingToken();
+		this.fencingToken = fencingToken;
 		this.settings = settings;
 		this.threadStack = threadStack;
-		this.expiresAt = grant.expiresAt();
+		this.expiresAt = expiresAt;
 		this.deadlineNanos = manager.localDeadline(sentAtNanos, settings.leaseTime());
+		this.unconfirmedAfter = unconfirmedAfter;
+		if (unconfirmedAfter == 0) {
+			this.confirmationTried.complete(null);
+		}
 	}
 
 	@Override
@@ -145,6 +165,34 @@ final class DefaultLease implements Lease {
 		return "its lease time ran out (last confirmed expiry " + this.expiresAt + " by the database clock)";
 	}
 
+	/**
+	 * Sends the confirmation of its hand-over at once, in the background: until it lands the
+	 * lease lasts no longer than the one it followed. Renewals follow if the lease renews.
+	 */
+	void startConfirming() {
+		try {
+			this.manager.renewer().runSoon(this::confirm);
+		}
+		catch (RejectedExecutionException ex) {
+			this.confirmationTried.complete(null);
+			throw ex;
+		}
+	}
+
+	/**
+	 * Waits, without heeding interrupts, for the first attempt to confirm its hand-over (bounded by
+	 * the statement timeout).
+	 * @return whether the hand-over is confirmed, or needed none
+	 */
+	boolean awaitConfirmation() {
+		this.confirmationTried.join();
+		return this.unconfirmedAfter == 0;
+	}
+
+	boolean isLost() {
+		return this.lostReason != null;
+	}
+
 	void startRenewing() {
 		this.stateLock.lock();
 		try {
@@ -172,6 +220,10 @@ final class DefaultLease implements Lease {
 		}
 		finally {
 			this.stateLock.unlock();
+		}
+		if (this.unconfirmedAfter != 0) {
+			confirm();
+			return;
 		}
 		long sentAt = System.nanoTime();
 		Optional<Instant> renewed;
@@ -207,6 +259,47 @@ final class DefaultLease implements Lease {
 			if (renewedAfterClose) {
 				releaseAgain();
 			}
+		}
+	}
+
+	/**
+	 * Confirms the hand-over the lease came with: the row then names this lease, with a full lease
+	 * time of its own. It runs even when the lease was closed meanwhile, since its release waits
+	 * for it.
+	 */
+	private void confirm() {
+		long sentAt = System.nanoTime();
+		Optional<Confirmation> confirmation;
+		try {
+			confirmation = this.manager.store().confirmHandOver(this.lockName, this.unconfirmedAfter, this.fencingToken,
+					this.settings.leaseTime());
+		}
+		catch (LeaseholdException ex) {
+			this.confirmationTried.complete(null);
+			renewalFailed(ex);
+			return;
+		}
+		this.stateLock.lock();
+		try {
+			if (confirmation.isEmpty()) {
+				markLost("its hand-over could not be confirmed: the lease it followed had expired or been taken over"
+						+ " by another node");
+				return;
+			}
+			this.unconfirmedAfter = 0;
+			this.expiresAt = confirmation.get().expiresAt();
+			this.deadlineNanos = this.manager.localDeadline(sentAt, this.settings.leaseTime());
+			this.manager.confirmed(this, confirmation.get());
+			if (!this.closed && this.settings.autoRenew()) {
+				this.nextRenewal = this.manager.renewer().scheduleNext(this);
+			}
+		}
+		catch (RejectedExecutionException ex) {
+			// The scheduler is shutting down; the manager releases every lease it holds.
+		}
+		finally {
+			this.stateLock.unlock();
+			this.confirmationTried.complete(null);
 		}
 	}
 

@@ -2,6 +2,7 @@ package io.leasehold.lock.core;
 
 import java.lang.reflect.UndeclaredThrowableException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
@@ -38,6 +39,7 @@ import io.leasehold.lock.StaleFencingTokenException;
 import io.leasehold.lock.fencing.FencingTrigger;
 import io.leasehold.lock.core.LockObservations.Outcome;
 import io.leasehold.lock.store.Acquisition;
+import io.leasehold.lock.store.Confirmation;
 import io.leasehold.lock.store.Grant;
 import io.leasehold.lock.store.LeaseRow;
 import io.leasehold.lock.store.LeaseStore;
@@ -55,8 +57,11 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Even a caller that tries once waits this long behind a concurrent statement on the row. */
 	private static final long MIN_ROW_LOCK_WAIT_NANOS = Duration.ofMillis(100).toNanos();
 
-	/** How much of its own lease a successor must keep to be handed the token drawn for it. */
-	private static final int MIN_INHERITED_VALIDITY_PERCENT = 90;
+	/**
+	 * How much of its own lease a successor must keep, until its confirmation lands, to be handed
+	 * the lock in a prepared hand-over.
+	 */
+	private static final int MIN_INHERITED_VALIDITY_PERCENT = 50;
 
 	private static final long DRAWING = -1;
 
@@ -81,10 +86,10 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	private final Set<DefaultLease> held = ConcurrentHashMap.newKeySet();
 
 	/**
-	 * Grants handed over to callers of this node that their threads have not taken yet, by token:
+	 * Leases handed over to callers of this node that their threads have not taken yet, by token:
 	 * shutdown releases them.
 	 */
-	private final Map<Long, String> handedOverNotTaken = new ConcurrentHashMap<>();
+	private final Map<Long, Unclaimed> handedOverNotTaken = new ConcurrentHashMap<>();
 
 	/**
 	 * The locks this node holds, or is handing over between its callers, by name: while a lock is
@@ -102,8 +107,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	private volatile boolean shutDown;
 
-	/** Whether hand-overs between callers of this node may skip their flush: see {@link #setHandOverWithoutFlush}. */
-	private volatile boolean handOverWithoutFlush;
+	/** Whether hand-overs between callers of this node are prepared: see {@link #setPrepareHandOvers}. */
+	private volatile boolean prepareHandOvers;
 
 	private LockObservations observations = new LockObservations(ObservationRegistry.NOOP);
 
@@ -125,15 +130,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	}
 
 	/**
-	 * Lets a hand-over between two callers of this node commit without waiting for its WAL flush,
-	 * with the successor's token drawn durably ahead while the holder works. The successor's
-	 * lease then lasts no longer than the lease it follows, so a crash that loses the hand-over
-	 * lets no other node in while it believes it holds the lock; but until its first renewal the
-	 * grant is not durable, which {@code leasehold.lock.notify.hand-over-without-flush} documents.
-	 * Off by default: every grant is durable before its token is returned.
+	 * Prepares each hand-over between two callers of this node while the holder works: the
+	 * successor's token is drawn and recorded in the lock's row as the lease's successor, durably.
+	 * The releasing holder then passes the lock to the next caller at once, with no statement in
+	 * between, and the successor confirms the hand-over in the background; until that lands, its
+	 * lease lasts no longer than the one it followed. Off here, on in the auto-configuration
+	 * ({@code leasehold.lock.notify.prepare-hand-overs}); a store must support it.
 	 */
-	public void setHandOverWithoutFlush(boolean handOverWithoutFlush) {
-		this.handOverWithoutFlush = handOverWithoutFlush;
+	public void setPrepareHandOvers(boolean prepareHandOvers) {
+		this.prepareHandOvers = prepareHandOvers;
 	}
 
 	/** Counts lost leases and renewals. */
@@ -230,7 +235,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				if (last != null && last.holderExpiresAtNanos() != null) {
 					waiter.holderExpiresAt(last.holderExpiresAtNanos());
 				}
-				if (this.handOverWithoutFlush && isHeldHere(request.lockName())) {
+				if (this.prepareHandOvers && isHeldHere(request.lockName())) {
 					drawSuccessorToken(request.lockName());
 				}
 				waiter.await(Duration.ofNanos(Math.max(1, request.deadline() - System.nanoTime())));
@@ -239,7 +244,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			}
 			if (last.lease() instanceof DefaultLease granted) {
 				waiter.acquired(granted.deadlineNanos());
-				if (this.handOverWithoutFlush && waiter.othersQueued()) {
+				if (this.prepareHandOvers && waiter.othersQueued()) {
 					drawSuccessorToken(request.lockName());
 				}
 			}
@@ -267,22 +272,22 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		}
 	}
 
-	/** Takes a grant that this node's releasing holder handed over to the caller. */
+	/** Takes a lease that this node's releasing holder handed over to the caller. */
 	private Try takeHandOver(Request request, WaitStrategy.HandOver handOver) {
 		Lock inFlight = this.acquisitions.readLock();
 		inFlight.lock();
 		try {
-			long token = handOver.grant().fencingToken();
 			// absent when shutdown has released it already
-			boolean stillOurs = this.handedOverNotTaken.remove(token) != null;
-			if (this.shutDown || !stillOurs) {
-				if (stillOurs) {
-					releaseUnused(request.lockName(), token, false);
+			Unclaimed unclaimed = this.handedOverNotTaken.remove(handOver.fencingToken());
+			if (this.shutDown || unclaimed == null) {
+				if (unclaimed != null) {
+					releaseUnused(unclaimed, false);
 				}
 				throw new IllegalStateException("The lock manager has been shut down; lock '" + request.lockName()
 						+ "' was released");
 			}
-			return new Try(granted(request, handOver.grant(), handOver.sentAtNanos()), null, null);
+			return new Try(granted(request, handOver.fencingToken(), handOver.expiresAt(), handOver.sentAtNanos(),
+					handOver.unconfirmedAfter()), null, null);
 		}
 		finally {
 			inFlight.unlock();
@@ -301,8 +306,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 					: this.store.tryAcquire(lockName, this.ownerId, settings.leaseTime(), rowLockTimeout,
 							isHeldHere(lockName) ? Duration.ZERO : this.waitStrategy.waiterRegistration());
 			if (acquisition.granted() != null) {
-				DefaultLease lease = granted(request, acquisition.granted(), sentAt);
-				holdsHere(lockName, lease.fencingToken(), lease.deadlineNanos());
+				Grant grant = acquisition.granted();
+				DefaultLease lease = granted(request, grant.fencingToken(), grant.expiresAt(), sentAt, 0);
+				holdsHere(lockName, lease.fencingToken(), lease.deadlineNanos(), 0);
 				return new Try(lease, null, null);
 			}
 			if (logger.isDebugEnabled()) {
@@ -345,17 +351,23 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		return lease;
 	}
 
-	private DefaultLease granted(Request request, Grant grant, long sentAt) {
+	private DefaultLease granted(Request request, long fencingToken, Instant expiresAt, long sentAt,
+			long unconfirmedAfter) {
 		String lockName = request.lockName();
 		LockSettings settings = request.settings();
-		DefaultLease lease = new DefaultLease(this, request.tag(), lockName, grant, sentAt, settings,
-				request.stack());
+		DefaultLease lease = new DefaultLease(this, request.tag(), lockName, fencingToken, expiresAt, sentAt,
+				unconfirmedAfter, settings, request.stack());
 		lease.observe(this.observations.startHold(request.tag(), lease, settings));
 		this.held.add(lease);
 		request.stack().addFirst(lease);
-		if (settings.autoRenew()) {
+		if (unconfirmedAfter != 0 || settings.autoRenew()) {
 			try {
-				lease.startRenewing();
+				if (unconfirmedAfter != 0) {
+					lease.startConfirming();
+				}
+				else {
+					lease.startRenewing();
+				}
 			}
 			catch (RejectedExecutionException ex) {
 				lease.close();
@@ -372,6 +384,10 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	/** Called once by a lease when it is closed. */
 	void released(DefaultLease lease, boolean stillHeld) {
 		this.held.remove(lease);
+		if (stillHeld && !lease.awaitConfirmation()) {
+			releaseUnconfirmed(lease);
+			return;
+		}
 		if (stillHeld && lease.settings().minHoldTime().isZero() && handedOver(lease)) {
 			return;
 		}
@@ -412,8 +428,17 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			if (successor == null) {
 				return false;
 			}
-			handOver(lease, successor);
-			return true;
+			long sentAt = System.nanoTime();
+			long successorToken = preparedSuccessorToken(lease, sentAt, localDeadline(sentAt, successor.leaseTime()));
+			if (successorToken == 0) {
+				handOver(lease, successor);
+				return true;
+			}
+			if (handOverPrepared(lease, successor, successorToken, sentAt)) {
+				return true;
+			}
+			successor.cancel();
+			return false;
 		}
 		finally {
 			inFlight.unlock();
@@ -426,10 +451,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		boolean taken = false;
 		try {
 			long sentAt = System.nanoTime();
-			long ownDeadline = localDeadline(sentAt, successor.leaseTime());
-			long successorToken = successorTokenFor(lease, sentAt, ownDeadline);
-			Optional<Succession> succession = this.store.handOver(lockName, lease.fencingToken(), successorToken,
-					this.ownerId, successor.leaseTime());
+			Optional<Succession> succession = this.store.handOver(lockName, lease.fencingToken(), this.ownerId,
+					successor.leaseTime());
 			if (succession.isEmpty()) {
 				lost = true;
 				leaseLost(lease, "it had expired or been taken over by another node when it was released");
@@ -437,24 +460,14 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			else {
 				Grant grant = succession.get().grant();
 				boolean othersWaiting = succession.get().othersWaiting();
-				long deadline = ownDeadline;
 				lease.handedOver();
-				if (successorToken != 0 && grant.fencingToken() == successorToken) {
-					// Its commit may be lost in a crash, leaving the lease it followed in the row: it
-					// lasts no longer than that one, nor than its own.
-					if (lease.deadlineNanos() - deadline < 0) {
-						deadline = lease.deadlineNanos();
-					}
-					if (grant.expiresAt().isAfter(lease.expiresAt())) {
-						grant = new Grant(grant.fencingToken(), grant.acquiredAt(), lease.expiresAt());
-					}
-				}
-				holdsHere(lockName, grant.fencingToken(), deadline);
+				holdsHere(lockName, grant.fencingToken(), localDeadline(sentAt, successor.leaseTime()), 0);
 				// a shutdown begun meanwhile closed every lease it knew of: this one is nobody's
 				if (!this.shutDown) {
-					this.handedOverNotTaken.put(grant.fencingToken(), lockName);
-					// the lease time counts from when the lease must end less the lease time
-					taken = successor.take(grant, sentAt - (ownDeadline - deadline), othersWaiting);
+					Unclaimed unclaimed = new Unclaimed(lockName, grant.fencingToken());
+					this.handedOverNotTaken.put(grant.fencingToken(), unclaimed);
+					taken = successor.take(new WaitStrategy.HandOver(grant.fencingToken(), grant.expiresAt(), sentAt, 0),
+							othersWaiting);
 				}
 				if (logger.isDebugEnabled()) {
 					logger.debug("Handed lock '" + lockName + "' over from token " + lease.fencingToken() + " to "
@@ -462,7 +475,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				}
 				if (!taken) {
 					this.handedOverNotTaken.remove(grant.fencingToken());
-					releaseUnused(lockName, grant.fencingToken(), othersWaiting);
+					releaseUnused(new Unclaimed(lockName, grant.fencingToken()), othersWaiting);
 				}
 			}
 		}
@@ -478,14 +491,13 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	}
 
 	/**
-	 * The token drawn for the lease's successor, if it may be granted: a hand-over with it commits
-	 * without waiting for its flush, so the successor's lease can last only as long as this one
-	 * (see {@link #handOver}). That is granted only while it leaves the successor at least
-	 * {@value #MIN_INHERITED_VALIDITY_PERCENT}% of its own lease; a durable hand-over, with a fresh
-	 * token, starts a full lease again.
-	 * @return the token, or 0 to draw a fresh one
+	 * The token drawn for the lease's successor, if the lock may pass to it at once: the successor's
+	 * lease lasts no longer than this one until its confirmation lands, which is allowed only while
+	 * that leaves it at least {@value #MIN_INHERITED_VALIDITY_PERCENT}% of its own lease; otherwise
+	 * a hand-over statement grants it a full lease with a fresh token.
+	 * @return the token, or 0 for none
 	 */
-	private long successorTokenFor(DefaultLease lease, long sentAt, long ownDeadline) {
+	private long preparedSuccessorToken(DefaultLease lease, long sentAt, long ownDeadline) {
 		HeldHere here = this.heldHere.get(lease.lockName());
 		if (here == null || here.fencingToken() != lease.fencingToken() || !here.drawn()) {
 			return 0;
@@ -493,6 +505,78 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		long inherited = lease.deadlineNanos() - sentAt;
 		long own = ownDeadline - sentAt;
 		return (inherited >= own / 100 * MIN_INHERITED_VALIDITY_PERCENT) ? here.successorToken() : 0;
+	}
+
+	/**
+	 * Passes the lock to the successor with the token drawn for it, with no statement: the row
+	 * names that token as the lease's successor already, durably. Until the successor's
+	 * confirmation lands, the row names this lease, so the successor's lease lasts no longer than
+	 * this one, nor than its own.
+	 * @return whether the successor took it; if not, nothing was written and the lease is still
+	 * this node's to release
+	 */
+	private boolean handOverPrepared(DefaultLease lease, WaitStrategy.Successor successor, long successorToken,
+			long sentAt) {
+		String lockName = lease.lockName();
+		long ownDeadline = localDeadline(sentAt, successor.leaseTime());
+		long deadline = (lease.deadlineNanos() - ownDeadline < 0) ? lease.deadlineNanos() : ownDeadline;
+		// its confirmation draws the token of its own successor
+		this.heldHere.put(lockName, new HeldHere(successorToken, deadline, DRAWING));
+		boolean taken = false;
+		if (!this.shutDown) {
+			this.handedOverNotTaken.put(successorToken, new Unclaimed(lockName, lease.fencingToken()));
+			// the lease time counts from when the lease must end less the lease time
+			taken = successor.take(new WaitStrategy.HandOver(successorToken, lease.expiresAt(),
+					sentAt - (ownDeadline - deadline), lease.fencingToken()), false);
+		}
+		if (!taken) {
+			this.handedOverNotTaken.remove(successorToken);
+			leftHere(lockName, successorToken);
+			return false;
+		}
+		lease.handedOver();
+		lease.endObservation(false);
+		if (logger.isDebugEnabled()) {
+			logger.debug("Handed lock '" + lockName + "' over from token " + lease.fencingToken() + " to "
+					+ successorToken + ", to be confirmed");
+		}
+		return true;
+	}
+
+	/**
+	 * Called when a lease's hand-over was confirmed: the row names it, with the token of its own
+	 * successor drawn.
+	 */
+	void confirmed(DefaultLease lease, Confirmation confirmation) {
+		this.heldHere.computeIfPresent(lease.lockName(), (name, here) -> (here.fencingToken() == lease.fencingToken())
+				? new HeldHere(lease.fencingToken(), lease.deadlineNanos(), confirmation.successorToken()) : here);
+		if (confirmation.othersWaiting()) {
+			this.waitStrategy.othersWaiting(lease.lockName());
+		}
+	}
+
+	/**
+	 * Ends a lease whose hand-over was not confirmed: found lost, or its confirmation failed. A
+	 * release ends it if the confirmation committed all the same; if not, the row names the lease
+	 * it followed, which expires by itself.
+	 */
+	private void releaseUnconfirmed(DefaultLease lease) {
+		String lockName = lease.lockName();
+		leftHere(lockName, lease.fencingToken());
+		boolean released = false;
+		try {
+			released = this.store.release(lockName, lease.fencingToken(), lease.settings().minHoldTime(),
+					this.waitStrategy.releasing(lockName));
+		}
+		catch (LockStoreException ex) {
+			logger.debug("Could not release lease on lock '" + lockName + "' (token " + lease.fencingToken() + ")", ex);
+		}
+		if (!released && !lease.isLost()) {
+			logger.warn("Could not confirm the hand-over of lock '" + lockName + "' to token " + lease.fencingToken()
+					+ "; the lock stays taken until the lease it followed expires at " + lease.expiresAt()
+					+ " by the database clock");
+		}
+		lease.endObservation(!released);
 	}
 
 	/**
@@ -539,14 +623,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 * Releases a grant nobody took; it notifies if this node has waiters or the hand-over took
 	 * other callers' registration over.
 	 */
-	private void releaseUnused(String lockName, long fencingToken, boolean othersWaiting) {
-		leftHere(lockName, fencingToken);
+	private void releaseUnused(Unclaimed unclaimed, boolean othersWaiting) {
+		String lockName = unclaimed.lockName();
+		leftHere(lockName, unclaimed.rowToken());
 		try {
 			boolean mustNotify = this.waitStrategy.releasing(lockName) || othersWaiting;
-			this.store.release(lockName, fencingToken, Duration.ZERO, mustNotify);
+			this.store.release(lockName, unclaimed.rowToken(), Duration.ZERO, mustNotify);
 		}
 		catch (LockStoreException ex) {
-			logger.warn("Could not release unused grant of lock '" + lockName + "' (token " + fencingToken
+			logger.warn("Could not release unused grant of lock '" + lockName + "' (token " + unclaimed.rowToken()
 					+ "); it stays taken until it expires", ex);
 		}
 	}
@@ -592,8 +677,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 */
 	void releaseAgain(DefaultLease lease) {
 		if (lease.wasHandedOver()) {
-			// The row names the successor's token, or, if a crash lost a hand-over that did not
-			// wait for its flush, still this one: releasing it would free the lock under the successor.
+			// The row names the successor's token, or, until a prepared hand-over is confirmed,
+			// still this one: releasing it would free the lock under the successor.
 			return;
 		}
 		this.store.release(lease.lockName(), lease.fencingToken(), lease.settings().minHoldTime(),
@@ -616,8 +701,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		return here != null && System.nanoTime() - here.deadlineNanos() < 0;
 	}
 
-	private void holdsHere(String lockName, long fencingToken, long deadlineNanos) {
-		this.heldHere.put(lockName, new HeldHere(fencingToken, deadlineNanos, 0));
+	private void holdsHere(String lockName, long fencingToken, long deadlineNanos, long successorToken) {
+		this.heldHere.put(lockName, new HeldHere(fencingToken, deadlineNanos, successorToken));
 	}
 
 	private void leftHere(String lockName, long fencingToken) {
@@ -665,8 +750,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	}
 
 	/**
-	 * Whether this node has drawn the token that its lease on the lock will hand over with, so
-	 * the hand-over need not wait for its flush ({@link #setHandOverWithoutFlush}).
+	 * Whether this node has prepared the hand-over of its lease on the lock
+	 * ({@link #setPrepareHandOvers}): its successor's token is drawn.
 	 */
 	public boolean hasSuccessorToken(String lockName) {
 		HeldHere here = this.heldHere.get(lockName);
@@ -722,7 +807,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			for (DefaultLease lease : this.held) {
 				lease.close();
 			}
-			this.handedOverNotTaken.forEach((token, lockName) -> releaseUnused(lockName, token, false));
+			this.handedOverNotTaken.values().forEach((unclaimed) -> releaseUnused(unclaimed, false));
 			this.handedOverNotTaken.clear();
 		}
 		finally {
@@ -750,6 +835,15 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		boolean drawn() {
 			return this.successorToken > 0;
 		}
+
+	}
+
+	/**
+	 * A lease handed over to a caller that has not taken it yet.
+	 * @param rowToken the token the lock's row names: the lease's own, or, for a prepared
+	 * hand-over, that of the lease it followed
+	 */
+	private record Unclaimed(String lockName, long rowToken) {
 
 	}
 

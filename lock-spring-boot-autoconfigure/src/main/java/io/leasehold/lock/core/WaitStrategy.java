@@ -1,10 +1,10 @@
 package io.leasehold.lock.core;
 
 import java.time.Duration;
+import java.time.Instant;
 
 import org.jspecify.annotations.Nullable;
 
-import io.leasehold.lock.store.Grant;
 
 /**
  * How callers wait between attempts on a busy lock. Implementations must not hold a database
@@ -50,6 +50,14 @@ public interface WaitStrategy {
 	}
 
 	/**
+	 * Tells the strategy that callers of other nodes registered in the lock's row that they wait,
+	 * and that this node, which holds the lock, took the registration over: it owes them the
+	 * notification of the release that frees the lock.
+	 */
+	default void othersWaiting(String lockName) {
+	}
+
+	/**
 	 * A waiting caller promised the lock by its releasing holder.
 	 */
 	interface Successor {
@@ -58,21 +66,30 @@ public interface WaitStrategy {
 		Duration leaseTime();
 
 		/**
-		 * Passes the grant to the successor.
-		 * @param sentAtNanos {@code System.nanoTime()} taken before the hand-over was sent
+		 * Passes the lease to the successor.
 		 * @param othersWaiting whether the hand-over took a registration of waiting callers over
-		 * @return whether the successor took it; if not (it gave up meanwhile), the grant is the
+		 * @return whether the successor took it; if not (it gave up meanwhile), the lease is the
 		 * caller's to release
 		 */
-		boolean take(Grant grant, long sentAtNanos, boolean othersWaiting);
+		boolean take(HandOver handOver, boolean othersWaiting);
 
 		/** Withdraws the promise, and lets the successor try the lock itself at once. */
 		void cancel();
 
 	}
 
-	/** A grant passed on to a waiting caller by the holder's release. */
-	record HandOver(Grant grant, long sentAtNanos) {
+	/**
+	 * A lease passed on to a waiting caller by the holder's release.
+	 * @param fencingToken the successor's token
+	 * @param expiresAt when the successor's lease expires by the database clock, as far as the
+	 * node knows
+	 * @param sentAtNanos {@code System.nanoTime()} from which the successor's lease time counts:
+	 * taken before its grant was sent
+	 * @param unconfirmedAfter for a prepared hand-over, the token of the lease it followed, which
+	 * the lock's row still names until the hand-over is confirmed; 0 when the row names the
+	 * successor's token
+	 */
+	record HandOver(long fencingToken, Instant expiresAt, long sentAtNanos, long unconfirmedAfter) {
 
 	}
 

@@ -13,7 +13,6 @@ import org.jspecify.annotations.Nullable;
 
 import io.leasehold.lock.core.PollingWaitStrategy;
 import io.leasehold.lock.core.WaitStrategy;
-import io.leasehold.lock.store.Grant;
 
 /**
  * Waiters woken by release notifications instead of polling. The waiters of one node queue per
@@ -86,6 +85,16 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 	public @Nullable Successor successor(String lockName) {
 		LockQueue queue = this.queues.get(lockName);
 		return (queue != null) ? queue.promiseToHead() : null;
+	}
+
+	@Override
+	public void othersWaiting(String lockName) {
+		// kept until the release, which owes them its notification
+		this.queues.compute(lockName, (name, queue) -> {
+			LockQueue target = (queue != null) ? queue : new LockQueue();
+			target.othersWait();
+			return target;
+		});
 	}
 
 	@Override
@@ -196,6 +205,16 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 					next.condition.signal();
 				}
 				return this.waiters.isEmpty() && !this.othersWaiting;
+			}
+			finally {
+				this.lock.unlock();
+			}
+		}
+
+		void othersWait() {
+			this.lock.lock();
+			try {
+				this.othersWaiting = true;
 			}
 			finally {
 				this.lock.unlock();
@@ -428,7 +447,7 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 		}
 
 		@Override
-		public boolean take(Grant grant, long sentAtNanos, boolean othersWaiting) {
+		public boolean take(HandOver handOver, boolean othersWaiting) {
 			this.queue.lock.lock();
 			try {
 				this.queue.othersWaiting |= othersWaiting;
@@ -438,7 +457,7 @@ public class NotifiedWaitStrategy implements WaitStrategy, ReleaseEvents {
 				}
 				// The lock never became free, so no wake-up since the promise can be for this lock.
 				this.woken = false;
-				this.handOver = new HandOver(grant, sentAtNanos);
+				this.handOver = handOver;
 				this.condition.signal();
 				return true;
 			}

@@ -59,13 +59,29 @@ public interface LeaseStore {
 	boolean release(String lockName, long fencingToken, Duration minHoldTime, boolean waitersHere);
 
 	/**
-	 * Draws the fencing token that the lease's hand-over to a caller of the same node may grant,
-	 * while that lease holds the row, and makes it durable: the hand-over then need not wait for a
-	 * flush of its own (see {@link #handOver}).
-	 * @return the token, or empty when the lease is no longer held with {@code fencingToken}
+	 * Prepares the lease's hand-over to a caller of the same node: draws the token of its
+	 * successor while the lease holds the row, and records it in the row durably. The node may
+	 * then pass that token to its next caller the moment the lease ends, and
+	 * {@linkplain #confirmHandOver confirm} the hand-over afterwards.
+	 * @return the token, or empty when the lease is no longer held with {@code fencingToken}; a
+	 * store that prepares no hand-overs always answers empty
 	 */
 	default OptionalLong drawSuccessorToken(String lockName, long fencingToken) {
 		return OptionalLong.empty();
+	}
+
+	/**
+	 * Confirms a hand-over prepared with {@link #drawSuccessorToken}: the successor's token takes
+	 * the row over from its predecessor's with a lease of its own, and the token of its own
+	 * successor is drawn. A successor that already holds the row is renewed.
+	 * @param predecessorToken the token of the lease that was handed over
+	 * @param successorToken the token drawn for its successor
+	 * @return the successor's lease, or empty when the row names neither token so (the
+	 * predecessor's lease expired, and another caller may have taken the lock)
+	 */
+	default Optional<Confirmation> confirmHandOver(String lockName, long predecessorToken, long successorToken,
+			Duration leaseTime) {
+		return Optional.empty();
 	}
 
 	/**
@@ -80,18 +96,6 @@ public interface LeaseStore {
 	 * in which case nothing was written
 	 */
 	Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime);
-
-	/**
-	 * Like {@link #handOver(String, long, String, Duration)}, but grants {@code successorToken} if
-	 * that is the token {@link #drawSuccessorToken} drew for this lease, and then commits without
-	 * waiting for its flush. A store that draws no successor tokens hands over durably with a fresh
-	 * token.
-	 * @param successorToken the token drawn for this lease's successor, or 0 for none
-	 */
-	default Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
-			Duration leaseTime) {
-		return handOver(lockName, fencingToken, ownerId, leaseTime);
-	}
 
 	/**
 	 * Reads the lock's row in the transaction of {@code connection} and locks it against any

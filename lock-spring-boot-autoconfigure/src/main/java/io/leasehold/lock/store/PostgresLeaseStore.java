@@ -105,6 +105,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			    UPDATE %1$s AS lease
 			    SET owner_id = ?,
 			        fencing_token = nextval('%2$s'),
+			        successor_token = NULL,
 			        (acquired_at, expires_at) = (SELECT now.at, now.at + ? * interval '1 millisecond'
 			                                     FROM (SELECT clock_timestamp() AS at) AS now)
 			    FROM locked WHERE lease.lock_name = locked.lock_name
@@ -169,27 +170,46 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			RETURNING lease.successor_token""";
 
 	/**
-	 * Grants the token drawn for the successor if the caller names it and it was drawn under the
-	 * releasing lease (a token drawn under an earlier lease is lower than the releasing one), and
-	 * then lets the commit skip its flush; otherwise draws a fresh token under the row lock and
-	 * commits durably.
+	 * Ends the lease and grants the row to the successor with a fresh token drawn under the row
+	 * lock, durably.
 	 */
 	private static final String HAND_OVER = """
 			WITH locked AS MATERIALIZED (
-			    SELECT lock_name, waiters_until, coalesce(successor_token = ? AND successor_token > fencing_token, false) AS drawn
-			    FROM %1$s
+			    SELECT lock_name, waiters_until FROM %1$s
 			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			    FOR UPDATE)
 			UPDATE %1$s AS lease
 			SET owner_id = ?,
-			    fencing_token = CASE WHEN locked.drawn THEN lease.successor_token ELSE nextval('%2$s') END,
+			    fencing_token = nextval('%2$s'),
+			    successor_token = NULL,
 			    (acquired_at, expires_at) = (SELECT now.at, now.at + ? * interval '1 millisecond'
 			                                 FROM (SELECT clock_timestamp() AS at) AS now),
 			    waiters_until = NULL
 			FROM locked WHERE lease.lock_name = locked.lock_name
 			RETURNING lease.fencing_token, lease.acquired_at, lease.expires_at,
-			    coalesce(locked.waiters_until > clock_timestamp(), false),
-			    CASE WHEN locked.drawn THEN set_config('synchronous_commit', 'off', true) END""";
+			    coalesce(locked.waiters_until > clock_timestamp(), false)""";
+
+	/**
+	 * Confirms a prepared hand-over: the successor's token, drawn while its predecessor held the
+	 * row, takes the row over with a full lease, and the token of its own successor is drawn
+	 * under the same row lock. A successor that holds the row already (an earlier confirmation
+	 * committed, but its answer was lost) is renewed instead.
+	 */
+	private static final String CONFIRM_HAND_OVER = """
+			WITH locked AS MATERIALIZED (
+			    SELECT lock_name, waiters_until, fencing_token = ? AS confirmed FROM %1$s
+			    WHERE lock_name = ? AND expires_at > clock_timestamp()
+			      AND (fencing_token = ? OR (fencing_token = ? AND successor_token = ? AND successor_token > fencing_token))
+			    FOR UPDATE)
+			UPDATE %1$s AS lease
+			SET fencing_token = ?,
+			    successor_token = nextval('%2$s'),
+			    acquired_at = CASE WHEN locked.confirmed THEN lease.acquired_at ELSE clock_timestamp() END,
+			    expires_at = clock_timestamp() + ? * interval '1 millisecond',
+			    waiters_until = NULL
+			FROM locked WHERE lease.lock_name = locked.lock_name
+			RETURNING lease.expires_at, coalesce(locked.waiters_until > clock_timestamp(), false),
+			    lease.successor_token""";
 
 	private static final String RENEW = """
 			UPDATE %1$s
@@ -256,6 +276,8 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	private final String drawSuccessorTokenSql;
 
+	private final String confirmHandOverSql;
+
 	private final String renewSql;
 
 	private final String releaseSql;
@@ -297,6 +319,7 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 		this.tryOnceSql = SETTINGS + TRY_ONCE.formatted(table, sequence);
 		this.handOverSql = SETTINGS + HAND_OVER.formatted(table, sequence);
 		this.drawSuccessorTokenSql = SETTINGS + DRAW_SUCCESSOR_TOKEN.formatted(table, sequence);
+		this.confirmHandOverSql = SETTINGS + CONFIRM_HAND_OVER.formatted(table, sequence);
 		this.renewSql = SETTINGS + RENEW.formatted(table);
 		this.releaseChannel = releaseChannel;
 		String release = ((releaseChannel != null) ? RELEASE_AND_NOTIFY : RELEASE).formatted(table);
@@ -418,27 +441,19 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 				}, (rows) -> rows.next() ? OptionalLong.of(rows.getLong(1)) : OptionalLong.empty(), null);
 	}
 
-	@Override
-	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
-		return handOver(lockName, fencingToken, 0, ownerId, leaseTime);
-	}
-
 	/**
 	 * {@inheritDoc}
 	 * <p>
-	 * A hand-over with a fresh token commits durably; one not confirmed by synchronous replication
-	 * is released and the hand-over fails. One with the drawn token does not wait for its flush:
-	 * see the class comment.
+	 * Durable, as a grant: a hand-over not confirmed by synchronous replication is released and
+	 * fails.
 	 */
 	@Override
-	public Optional<Succession> handOver(String lockName, long fencingToken, long successorToken, String ownerId,
-			Duration leaseTime) {
+	public Optional<Succession> handOver(String lockName, long fencingToken, String ownerId, Duration leaseTime) {
 		return execute("hand over", lockName, this.handOverSql, this.timeouts.statementTimeout(), (statement) -> {
-			statement.setLong(3, successorToken);
-			statement.setString(4, lockName);
-			statement.setLong(5, fencingToken);
-			statement.setString(6, ownerId);
-			statement.setLong(7, leaseTime.toMillis());
+			statement.setString(3, lockName);
+			statement.setLong(4, fencingToken);
+			statement.setString(5, ownerId);
+			statement.setLong(6, leaseTime.toMillis());
 		}, (rows) -> rows.next() ? Optional.of(new Succession(grant(rows), rows.getBoolean(4)))
 				: Optional.<Succession>empty(), new NotDurableHandler<>() {
 
@@ -454,6 +469,29 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			}
 
 		});
+	}
+
+	/**
+	 * {@inheritDoc}
+	 * <p>
+	 * Durable, as a renewal: one not confirmed by synchronous replication fails.
+	 */
+	@Override
+	public Optional<Confirmation> confirmHandOver(String lockName, long predecessorToken, long successorToken,
+			Duration leaseTime) {
+		return execute("confirm hand-over", lockName, this.confirmHandOverSql, this.timeouts.statementTimeout(),
+				(statement) -> {
+					statement.setLong(3, successorToken);
+					statement.setString(4, lockName);
+					statement.setLong(5, successorToken);
+					statement.setLong(6, predecessorToken);
+					statement.setLong(7, successorToken);
+					statement.setLong(8, successorToken);
+					statement.setLong(9, leaseTime.toMillis());
+				}, (rows) -> rows.next()
+						? Optional.of(new Confirmation(instant(rows, 1), rows.getBoolean(2), rows.getLong(3)))
+						: Optional.<Confirmation>empty(),
+				null);
 	}
 
 	@Override

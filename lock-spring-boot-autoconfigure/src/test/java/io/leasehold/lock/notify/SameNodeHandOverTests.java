@@ -21,8 +21,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import javax.sql.DataSource;
-
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,9 +44,11 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A release whose node has a caller waiting for the lock hands the lock over to that caller in
- * the release statement: the lock is never free in between, and the caller sends no statement of
- * its own. Every poll is set to 30 seconds, so nothing else can wake a waiter in time.
+ * A release whose node has a caller waiting for the lock hands the lock over to that caller: the
+ * lock is never free in between, and the caller sends no statement of its own. By default the
+ * hand-over is prepared while the holder works, so the lock passes with no statement at all; with
+ * {@code leasehold.lock.notify.prepare-hand-overs=false} it passes in the release statement. Every
+ * poll is set to 30 seconds, so nothing else can wake a waiter in time.
  */
 class SameNodeHandOverTests {
 
@@ -56,12 +56,13 @@ class SameNodeHandOverTests {
 
 	private static final LockOptions FIVE_MINUTES = LockOptions.defaults().withLeaseTime(Duration.ofMinutes(5));
 
+	/** Prepares its hand-overs, as by default. */
 	private static LockNode a;
 
 	private static LockNode b;
 
-	/** Hands over without a flush. */
-	private static LockNode fast;
+	/** Hands over in the release statement. */
+	private static LockNode durable;
 
 	private static ExecutorService executor;
 
@@ -72,10 +73,10 @@ class SameNodeHandOverTests {
 				"leasehold.lock.cleanup.enabled=false");
 		b = NotifyNodes.start(NotifyNodes.uniqueName("same_b"), NotifyNodes.Config.class, SAFETY_POLL_30S,
 				POLLING_MAX_30S);
-		fast = NotifyNodes.start(NotifyNodes.uniqueName("same_fast"),
+		durable = NotifyNodes.start(NotifyNodes.uniqueName("same_durable"),
 				new Class<?>[] { NotifyNodes.Config.class, StatementCounting.class }, SAFETY_POLL_30S, POLLING_MAX_30S,
-				"leasehold.lock.cleanup.enabled=false", "leasehold.lock.notify.hand-over-without-flush=true");
-		NotifyNodes.awaitListening(a, b, fast);
+				"leasehold.lock.cleanup.enabled=false", "leasehold.lock.notify.prepare-hand-overs=false");
+		NotifyNodes.awaitListening(a, b, durable);
 		executor = Executors.newCachedThreadPool();
 	}
 
@@ -84,25 +85,29 @@ class SameNodeHandOverTests {
 		executor.shutdownNow();
 		a.close();
 		b.close();
-		fast.close();
+		durable.close();
 	}
 
-	/** By default the hand-over draws a fresh token, and commits durably. */
+	/** Not prepared, the hand-over is the release statement, which draws a fresh token. */
 	@Test
 	void callerWaitingOnTheSameNodeGetsTheLockFromTheReleaseStatementAlone() throws Exception {
-		handOverRounds(a, false);
+		handOverRounds(durable, false);
 	}
 
-	/** A node that hands over without a flush grants the token drawn while the holder worked. */
+	/**
+	 * Prepared, the hand-over passes the token drawn while the holder worked at once: the waiter
+	 * gets the lock while another transaction keeps its row locked, and the only statement is the
+	 * successor's confirmation, which follows.
+	 */
 	@Test
-	void callerWaitingOnTheSameNodeGetsTheTokenDrawnAheadFromTheReleaseStatementAlone() throws Exception {
-		handOverRounds(fast, true);
+	void callerWaitingOnTheSameNodeGetsThePreparedTokenWithNoStatementInBetween() throws Exception {
+		handOverRounds(a, true);
 	}
 
-	private static void handOverRounds(LockNode node, boolean drawsAhead) throws Exception {
+	private static void handOverRounds(LockNode node, boolean prepared) throws Exception {
 		String lockName = "same-node-" + UUID.randomUUID();
 		for (int i = 0; i < 20; i++) {
-			// long enough that the hand-over always leaves the successor its whole lease
+			// long enough that the hand-over always leaves the successor enough of its lease
 			Lease held = node.lockManager().acquire(lockName, FIVE_MINUTES);
 			CountDownLatch acquired = new CountDownLatch(1);
 			CountDownLatch done = new CountDownLatch(1);
@@ -115,22 +120,40 @@ class SameNodeHandOverTests {
 			});
 			NotifyNodes.awaitQueued(node, lockName, 1);
 			NotifyNodes.awaitHeadAsleep(node, lockName);
-			long drawn = drawsAhead ? awaitSuccessorTokenDrawn(node, lockName, held) : 0;
+			long drawn = prepared ? awaitSuccessorTokenDrawn(node, lockName, held) : 0;
 			long before = StatementCounting.statements(node);
-			held.close();
-			assertThat(acquired.await(10, TimeUnit.SECONDS)).as("the waiter got the lock").isTrue();
+			if (prepared) {
+				try (Connection blocker = connect()) {
+					blocker.setAutoCommit(false);
+					lockRow(blocker, lockName);
+					held.close();
+					assertThat(acquired.await(10, TimeUnit.SECONDS))
+						.as("the waiter got the lock while another transaction locked its row").isTrue();
+					assertThat(column(lockName, "fencing_token", Long.class)).as("the row until the confirmation")
+						.isEqualTo(held.fencingToken());
+				}
+				await().atMost(Duration.ofSeconds(10))
+					.until(() -> column(lockName, "fencing_token", Long.class) == drawn
+							&& node.bean(DefaultLockManager.class).hasSuccessorToken(lockName));
+			}
+			else {
+				held.close();
+				assertThat(acquired.await(10, TimeUnit.SECONDS)).as("the waiter got the lock").isTrue();
+			}
 			long statements = StatementCounting.statements(node) - before;
 			LeaseRow row = node.bean(LeaseStore.class).find(lockName).orElseThrow();
 			Long successorToken = column(lockName, "successor_token", Long.class);
 			done.countDown();
 			long token = waiter.get(10, TimeUnit.SECONDS);
-			assertThat(statements).as("statements from the release to the waiter's grant").isEqualTo(1);
+			assertThat(statements).as(prepared ? "statements from the release to the successor's confirmation"
+					: "statements from the release to the waiter's grant").isEqualTo(1);
 			assertThat(token).isGreaterThan(held.fencingToken());
-			if (drawsAhead) {
+			if (prepared) {
 				assertThat(token).as("the token drawn for the successor while the holder worked").isEqualTo(drawn);
+				assertThat(successorToken).as("the confirmation drew the next one").isGreaterThan(token);
 			}
 			else {
-				assertThat(successorToken).as("no token drawn ahead by default").isNull();
+				assertThat(successorToken).as("no token drawn ahead").isNull();
 			}
 			assertThat(row.fencingToken()).isEqualTo(token);
 			assertThat(row.ownerId()).isEqualTo(node.bean(DefaultLockManager.class).ownerId());
@@ -138,22 +161,33 @@ class SameNodeHandOverTests {
 	}
 
 	/**
-	 * A hand-over without a flush grants the token drawn ahead: if a crash lost its commit, the
-	 * row would name the lease it followed, so the successor's lease ends no later than that one.
+	 * Until its confirmation lands, the row names the lease a prepared successor followed, so the
+	 * successor's lease lasts no longer than that one; the confirmation gives it its own.
 	 */
 	@Test
-	void aLeaseHandedOverWithItsTokenDrawnAheadLastsNoLongerThanTheLeaseItFollowed() throws Exception {
+	void aPreparedSuccessorLastsNoLongerThanTheLeaseItFollowedUntilItsConfirmationLands() throws Exception {
 		String lockName = "same-node-inherited-" + UUID.randomUUID();
 		for (int i = 0; i < 5; i++) {
-			HandedOver handedOver = handOverOnFast(lockName, FIVE_MINUTES,
-					FIVE_MINUTES.withWaitTime(Duration.ofSeconds(10)));
-			try (Lease successor = handedOver.successor()) {
-				LeaseRow row = handedOver.row();
-				assertThat(successor.fencingToken()).isEqualTo(handedOver.drawn()).isEqualTo(row.fencingToken());
-				assertThat(successor.expiresAt()).as("the expiry of the lease it followed")
-					.isEqualTo(handedOver.held().expiresAt())
-					.isBefore(row.expiresAt());
+			Lease held = a.lockManager().acquire(lockName, FIVE_MINUTES);
+			Future<Lease> waiter = executor.submit(() -> a.lockManager().acquire(lockName, FIVE_MINUTES.withWaitTime(
+					Duration.ofSeconds(10))));
+			long drawn = awaitPreparedFor(lockName, held);
+			Lease successor;
+			try (Connection blocker = connect()) {
+				blocker.setAutoCommit(false);
+				lockRow(blocker, lockName);
+				held.close();
+				successor = waiter.get(10, TimeUnit.SECONDS);
+				assertThat(successor.fencingToken()).isEqualTo(drawn);
+				assertThat(successor.expiresAt()).as("the expiry of the lease it followed").isEqualTo(held.expiresAt());
 				assertThat(successor.isValid()).isTrue();
+			}
+			try (successor) {
+				await().atMost(Duration.ofSeconds(10)).until(() -> successor.expiresAt().isAfter(held.expiresAt()));
+				LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+				assertThat(row.fencingToken()).isEqualTo(drawn);
+				assertThat(successor.expiresAt()).as("its own five minutes").isEqualTo(row.expiresAt());
+				assertThat(Duration.between(row.acquiredAt(), row.expiresAt())).isEqualTo(Duration.ofMinutes(5));
 			}
 		}
 	}
@@ -165,33 +199,76 @@ class SameNodeHandOverTests {
 	@Test
 	void aSuccessorAskingForAShorterLeaseThanItsPredecessorsKeepsItsOwn() throws Exception {
 		String lockName = "same-node-shorter-" + UUID.randomUUID();
-		HandedOver handedOver = handOverOnFast(lockName,
-				LockOptions.defaults().withLeaseTime(Duration.ofSeconds(60)),
-				WAIT_10S.withLeaseTime(Duration.ofSeconds(1)).withAutoRenew(false));
-		try (Lease successor = handedOver.successor()) {
-			assertThat(successor.fencingToken()).isEqualTo(handedOver.drawn());
-			assertThat(successor.expiresAt()).as("its own 1 s lease").isEqualTo(handedOver.row().expiresAt())
-				.isBefore(handedOver.held().expiresAt());
+		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(60)));
+		Future<Lease> waiter = executor.submit(() -> a.lockManager()
+			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(1)).withAutoRenew(false)));
+		long drawn = awaitPreparedFor(lockName, held);
+		held.close();
+		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
+			assertThat(successor.fencingToken()).isEqualTo(drawn);
+			await().atMost(Duration.ofSeconds(5)).until(() -> column(lockName, "fencing_token", Long.class) == drawn);
+			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			assertThat(Duration.between(row.acquiredAt(), row.expiresAt())).as("its own 1 s lease")
+				.isEqualTo(Duration.ofSeconds(1));
 			await().atMost(Duration.ofSeconds(5)).until(() -> !successor.isValid());
+			assertThat(column(lockName, "expires_at", Timestamp.class).toInstant()).as("not renewed")
+				.isEqualTo(row.expiresAt());
 		}
 	}
 
 	/**
-	 * A successor that would keep less than nine tenths of its own lease time by lasting no longer
-	 * than the lease it follows is handed the lock durably instead: a fresh token, a full lease.
+	 * A successor that would keep less than half its own lease time by lasting no longer than the
+	 * lease it follows is handed the lock in a statement instead: a fresh token, a full lease.
 	 */
 	@Test
 	void aSuccessorThatWouldKeepTooLittleOfItsLeaseGetsAFreshTokenAndAFullLease() throws Exception {
 		String lockName = "same-node-full-lease-" + UUID.randomUUID();
-		HandedOver handedOver = handOverOnFast(lockName,
-				LockOptions.defaults().withLeaseTime(Duration.ofSeconds(20)),
-				WAIT_10S.withLeaseTime(Duration.ofSeconds(30)));
-		try (Lease successor = handedOver.successor()) {
-			LeaseRow row = handedOver.row();
-			assertThat(successor.fencingToken()).isGreaterThan(handedOver.drawn()).isEqualTo(row.fencingToken());
+		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults().withLeaseTime(Duration.ofSeconds(10)));
+		Future<Lease> waiter = executor.submit(() -> a.lockManager()
+			.acquire(lockName, WAIT_10S.withLeaseTime(Duration.ofSeconds(30))));
+		long drawn = awaitPreparedFor(lockName, held);
+		held.close();
+		try (Lease successor = waiter.get(10, TimeUnit.SECONDS)) {
+			LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+			assertThat(successor.fencingToken()).isGreaterThan(drawn).isEqualTo(row.fencingToken());
 			assertThat(successor.expiresAt()).as("its own 30 s lease").isEqualTo(row.expiresAt())
-				.isAfter(handedOver.held().expiresAt());
+				.isAfter(held.expiresAt());
 		}
+	}
+
+	/**
+	 * A successor that ends its lease before its confirmation lands (another transaction keeps the
+	 * row locked) releases the lock once it has landed: the lock is free for another node at once.
+	 */
+	@Test
+	void aSuccessorReleasedBeforeItsConfirmationLandsLeavesTheLockFree() throws Exception {
+		String lockName = "same-node-early-release-" + UUID.randomUUID();
+		for (int i = 0; i < 5; i++) {
+			Lease held = a.lockManager().acquire(lockName, FIVE_MINUTES);
+			CountDownLatch acquired = new CountDownLatch(1);
+			Future<Long> waiter = executor.submit(() -> {
+				try (Lease lease = a.lockManager().acquire(lockName, FIVE_MINUTES.withWaitTime(Duration.ofSeconds(10)))) {
+					acquired.countDown();
+					return lease.fencingToken();
+				}
+			});
+			long drawn = awaitPreparedFor(lockName, held);
+			try (Connection blocker = connect()) {
+				blocker.setAutoCommit(false);
+				lockRow(blocker, lockName);
+				held.close();
+				assertThat(acquired.await(10, TimeUnit.SECONDS)).isTrue();
+				// its release waits for the confirmation, which waits for the row
+				assertThatExceptionOfType(TimeoutException.class)
+					.isThrownBy(() -> waiter.get(300, TimeUnit.MILLISECONDS));
+			}
+			assertThat(waiter.get(10, TimeUnit.SECONDS)).isEqualTo(drawn);
+			assertThat(a.bean(DefaultLockManager.class).heldLeaseCount()).isZero();
+			Optional<Lease> other = b.lockManager().tryAcquire(lockName, LockOptions.defaults());
+			assertThat(other).as("the lock is free for another node at once").isPresent();
+			other.get().close();
+		}
+		assertThat(a.bean(DefaultLockManager.class).leasesLost()).as("leases found lost").isZero();
 	}
 
 	/**
@@ -246,10 +323,10 @@ class SameNodeHandOverTests {
 		takeTurns(a);
 	}
 
-	/** The same when the hand-overs skip their flush. */
+	/** The same when the hand-overs are release statements. */
 	@Test
-	void twoCallersOfOneNodeTakingTurnsHandTheLockOverWithoutReleasingItOrWaitingForAFlush() throws Exception {
-		takeTurns(fast);
+	void twoCallersOfOneNodeTakingTurnsHandTheLockOverInTheirReleaseStatements() throws Exception {
+		takeTurns(durable);
 	}
 
 	private static void takeTurns(LockNode node) throws Exception {
@@ -345,9 +422,9 @@ class SameNodeHandOverTests {
 	@Test
 	void grantHandedOverToACallerThatGaveUpIsReleasedAndOtherNodesAreNotified() throws Exception {
 		String lockName = "same-node-gone-" + UUID.randomUUID();
-		Lease held = a.lockManager().acquire(lockName, LockOptions.defaults());
+		Lease held = durable.lockManager().acquire(lockName, LockOptions.defaults());
 		Future<Optional<Lease>> waiter = executor.submit(() -> {
-			Optional<Lease> lease = a.lockManager().tryAcquire(lockName,
+			Optional<Lease> lease = durable.lockManager().tryAcquire(lockName,
 					LockOptions.defaults().withWaitTime(Duration.ofMillis(500)));
 			lease.ifPresent(Lease::close);
 			return lease;
@@ -357,37 +434,37 @@ class SameNodeHandOverTests {
 				return System.nanoTime();
 			}
 		});
-		NotifyNodes.awaitQueued(a, lockName, 1);
-		NotifyNodes.awaitHeadAsleep(a, lockName);
+		NotifyNodes.awaitQueued(durable, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(durable, lockName);
 		NotifyNodes.awaitQueued(b, lockName, 1);
 		NotifyNodes.awaitHeadAsleep(b, lockName);
 		Future<?> release;
 		long committed;
-		try (Connection blocker = a.bean(DataSource.class).getConnection()) {
+		try (Connection blocker = connect()) {
 			blocker.setAutoCommit(false);
 			lockRow(blocker, lockName);
 			release = executor.submit(held::close);
-			NotifyNodes.awaitHeadPromised(a, lockName);
+			NotifyNodes.awaitHeadPromised(durable, lockName);
 			assertThat(waiter.get(10, TimeUnit.SECONDS)).as("the waiter gave up").isEmpty();
 			blocker.commit();
 			committed = System.nanoTime();
 		}
 		release.get(10, TimeUnit.SECONDS);
-		assertThat(a.bean(DefaultLockManager.class).heldLeaseCount()).isZero();
+		assertThat(durable.bean(DefaultLockManager.class).heldLeaseCount()).isZero();
 		long otherAcquired = otherNode.get(15, TimeUnit.SECONDS);
 		assertThat(Duration.ofNanos(otherAcquired - committed)).as("the other node's caller got the lock")
 			.isLessThan(Duration.ofSeconds(2));
 	}
 
 	/**
-	 * The node shuts down while a hand-over runs (another transaction holds the row): the grant
-	 * it makes is released, not left to a caller that will not take it.
+	 * The node shuts down while a hand-over statement runs (another transaction holds the row):
+	 * the grant it makes is released, not left to a caller that will not take it.
 	 */
 	@Test
 	void shutdownDuringAHandOverLeavesNoLeaseBehind() throws Exception {
 		String lockName = "same-node-shutdown-" + UUID.randomUUID();
 		LockNode closing = NotifyNodes.start(NotifyNodes.uniqueName("same_c"), NotifyNodes.Config.class,
-				SAFETY_POLL_30S, POLLING_MAX_30S);
+				SAFETY_POLL_30S, POLLING_MAX_30S, "leasehold.lock.notify.prepare-hand-overs=false");
 		Future<Object> shutdown;
 		try {
 			NotifyNodes.awaitListening(closing);
@@ -395,7 +472,7 @@ class SameNodeHandOverTests {
 			executor.submit(() -> closing.lockManager().tryAcquire(lockName, WAIT_10S).ifPresent(Lease::close));
 			NotifyNodes.awaitQueued(closing, lockName, 1);
 			NotifyNodes.awaitHeadAsleep(closing, lockName);
-			try (Connection blocker = a.bean(DataSource.class).getConnection()) {
+			try (Connection blocker = connect()) {
 				blocker.setAutoCommit(false);
 				lockRow(blocker, lockName);
 				executor.submit(held::close);
@@ -440,25 +517,13 @@ class SameNodeHandOverTests {
 	}
 
 	/**
-	 * On the node that hands over without a flush: a holder with {@code holderOptions}, a caller
-	 * queued behind it with {@code successorOptions}, and the holder's release once the
-	 * successor's token is drawn.
+	 * Waits until a caller sleeps in node a's queue behind the holder, and the
+	 * holder's successor token is drawn; answers the token.
 	 */
-	private static HandedOver handOverOnFast(String lockName, LockOptions holderOptions,
-			LockOptions successorOptions) throws Exception {
-		Lease held = fast.lockManager().acquire(lockName, holderOptions);
-		Future<Lease> waiter = executor.submit(() -> fast.lockManager().acquire(lockName, successorOptions));
-		NotifyNodes.awaitQueued(fast, lockName, 1);
-		NotifyNodes.awaitHeadAsleep(fast, lockName);
-		long drawn = awaitSuccessorTokenDrawn(fast, lockName, held);
-		held.close();
-		Lease successor = waiter.get(10, TimeUnit.SECONDS);
-		return new HandedOver(held, drawn, successor, fast.bean(LeaseStore.class).find(lockName).orElseThrow());
-	}
-
-	/** A hand-over on the node that skips its flush: the lease it ended, the token drawn, the lease and row after. */
-	private record HandedOver(Lease held, long drawn, Lease successor, LeaseRow row) {
-
+	private static long awaitPreparedFor(String lockName, Lease holder) throws Exception {
+		NotifyNodes.awaitQueued(a, lockName, 1);
+		NotifyNodes.awaitHeadAsleep(a, lockName);
+		return awaitSuccessorTokenDrawn(a, lockName, holder);
 	}
 
 	/** Waits until the holder's node has drawn the token of the holder's successor, and answers it. */
@@ -470,9 +535,15 @@ class SameNodeHandOverTests {
 		return drawn;
 	}
 
+	/** A connection of the test's own: its statements are not counted as the nodes'. */
+	private static Connection connect() throws Exception {
+		TestDatabase database = TestDatabase.get();
+		return DriverManager.getConnection(database.jdbcUrl(), database.username(), database.password());
+	}
+
 	private static <T> @Nullable T column(String lockName, String column, Class<T> type) throws Exception {
 		String table = a.bean(LeaseholdLockProperties.class).getTableName();
-		try (Connection connection = a.bean(DataSource.class).getConnection();
+		try (Connection connection = connect();
 				PreparedStatement statement = connection
 					.prepareStatement("SELECT " + column + " FROM " + table + " WHERE lock_name = ?")) {
 			statement.setString(1, lockName);

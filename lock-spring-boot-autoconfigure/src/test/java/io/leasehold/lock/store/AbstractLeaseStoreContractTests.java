@@ -147,53 +147,63 @@ abstract class AbstractLeaseStoreContractTests {
 	}
 
 	@Test
-	void handOverGrantsTheTokenDrawnForTheSuccessorWhichLiesBetweenTheLeasesTokens() {
+	void aConfirmedHandOverGivesTheDrawnTokenTheRowWithALeaseOfItsOwnAndDrawsTheNext() {
 		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken()).orElseThrow();
 		assertThat(drawn).isGreaterThan(first.fencingToken());
 		Grant otherLock = store().tryAcquire(this.lock + "-other", "node-b", LONG, LONG).grant().orElseThrow();
 		assertThat(store().find(this.lock).orElseThrow().fencingToken()).as("drawing grants nothing")
 			.isEqualTo(first.fencingToken());
-		Grant second = store().handOver(this.lock, first.fencingToken(), drawn, "node-a", LONG)
-			.orElseThrow()
-			.grant();
-		assertThat(second.fencingToken()).as("the drawn token, though the sequence moved on").isEqualTo(drawn)
+		Confirmation confirmed = store().confirmHandOver(this.lock, first.fencingToken(), drawn, LONG).orElseThrow();
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.fencingToken()).as("the drawn token, though the sequence moved on").isEqualTo(drawn)
 			.isLessThan(otherLock.fencingToken());
-		assertThat(Duration.between(second.acquiredAt(), second.expiresAt())).isEqualTo(LONG);
-		assertThat(store().find(this.lock).orElseThrow().fencingToken()).isEqualTo(drawn);
-		assertThat(store().release(this.lock, second.fencingToken(), Duration.ZERO)).isTrue();
-		Grant third = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
-		assertThat(third.fencingToken()).isGreaterThan(otherLock.fencingToken());
+		assertThat(row.ownerId()).isEqualTo("node-a");
+		assertThat(row.expiresAt()).isEqualTo(confirmed.expiresAt());
+		assertThat(Duration.between(row.acquiredAt(), row.expiresAt())).isEqualTo(LONG);
+		assertThat(confirmed.successorToken()).as("its own successor's token").isGreaterThan(otherLock.fencingToken());
+		assertThat(store().drawSuccessorToken(this.lock, first.fencingToken())).as("the predecessor is gone").isEmpty();
+
+		Confirmation again = store().confirmHandOver(this.lock, first.fencingToken(), drawn, LONG).orElseThrow();
+		LeaseRow renewed = store().find(this.lock).orElseThrow();
+		assertThat(renewed.fencingToken()).as("confirming again renews").isEqualTo(drawn);
+		assertThat(renewed.acquiredAt()).isEqualTo(row.acquiredAt());
+		assertThat(renewed.expiresAt()).isEqualTo(again.expiresAt()).isAfter(row.expiresAt());
+		assertThat(store().release(this.lock, drawn, Duration.ZERO)).isTrue();
+		Grant next = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
+		assertThat(next.fencingToken()).isGreaterThan(again.successorToken());
 	}
 
 	@Test
-	void aTokenDrawnForASuccessorIsGrantedOnlyByTheHandOverOfTheLeaseItWasDrawnUnder() {
+	void aHandOverIsConfirmedOnlyForTheTokenDrawnUnderTheLeaseItFollows() {
 		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
 		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken()).orElseThrow();
-		Grant second = store().handOver(this.lock, first.fencingToken(), 0, "node-a", LONG).orElseThrow().grant();
-		assertThat(second.fencingToken()).as("a fresh token when none is named").isGreaterThan(drawn);
-		Grant third = store().handOver(this.lock, second.fencingToken(), drawn, "node-a", LONG)
-			.orElseThrow()
-			.grant();
-		assertThat(third.fencingToken()).as("a token drawn under an earlier lease is not granted")
-			.isGreaterThan(second.fencingToken());
-		long drawnUnderThird = store().drawSuccessorToken(this.lock, third.fencingToken()).orElseThrow();
-		Grant fourth = store().handOver(this.lock, third.fencingToken(), third.fencingToken(), "node-a", LONG)
-			.orElseThrow()
-			.grant();
-		assertThat(fourth.fencingToken()).as("nor a token that was not drawn for the successor")
-			.isGreaterThan(drawnUnderThird);
+		Grant second = store().handOver(this.lock, first.fencingToken(), "node-a", LONG).orElseThrow().grant();
+		assertThat(second.fencingToken()).as("a hand-over statement draws a fresh token").isGreaterThan(drawn);
+		assertThat(store().confirmHandOver(this.lock, first.fencingToken(), drawn, LONG)).as("the predecessor is gone")
+			.isEmpty();
+		assertThat(store().confirmHandOver(this.lock, second.fencingToken(), drawn, LONG))
+			.as("a token drawn under an earlier lease").isEmpty();
+		long drawnUnderSecond = store().drawSuccessorToken(this.lock, second.fencingToken()).orElseThrow();
+		assertThat(store().confirmHandOver(this.lock, second.fencingToken(), drawnUnderSecond + 1, LONG))
+			.as("a token not drawn for the successor").isEmpty();
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.fencingToken()).isEqualTo(second.fencingToken());
+		assertThat(row.expiresAt()).isEqualTo(second.expiresAt());
 	}
 
 	@Test
-	void drawingASuccessorTokenForAnExpiredOrStaleLeaseWritesNothing() {
+	void drawingOrConfirmingForAnExpiredOrStaleLeaseWritesNothing() {
 		Grant stale = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
+		long drawn = store().drawSuccessorToken(this.lock, stale.fencingToken()).orElseThrow();
 		expire(this.lock);
 		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken())).as("expired").isEmpty();
+		assertThat(store().confirmHandOver(this.lock, stale.fencingToken(), drawn, LONG)).as("confirm expired")
+			.isEmpty();
 		Grant current = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
+		assertThat(current.fencingToken()).isGreaterThan(drawn);
 		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken())).as("stale").isEmpty();
-		long drawn = store().drawSuccessorToken(this.lock, current.fencingToken()).orElseThrow();
-		assertThat(store().handOver(this.lock, stale.fencingToken(), drawn, "node-a", LONG)).as("nor hands it over")
+		assertThat(store().confirmHandOver(this.lock, stale.fencingToken(), drawn, LONG)).as("confirm stale")
 			.isEmpty();
 		LeaseRow row = store().find(this.lock).orElseThrow();
 		assertThat(row.fencingToken()).isEqualTo(current.fencingToken());

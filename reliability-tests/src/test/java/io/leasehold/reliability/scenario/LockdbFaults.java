@@ -109,7 +109,11 @@ final class LockdbFaults {
 		return lowest;
 	}
 
-	/** The lease table (lock name to token) and the sequence's last value, read straight from the server. */
+	/**
+	 * The lease table (lock name to the highest token its row records: the holder's, or the
+	 * successor's of a prepared hand-over) and the sequence's last value, read straight from the
+	 * server.
+	 */
 	record LeaseState(Map<String, Long> tokens, long sequenceLastValue) {
 
 		static LeaseState read(PostgresServer server) throws SQLException {
@@ -119,7 +123,8 @@ final class LockdbFaults {
 			Map<String, Long> tokens = new HashMap<>();
 			try (Connection connection = java.sql.DriverManager.getConnection(server.jdbcUrl("postgres"), bounded);
 					Statement statement = connection.createStatement()) {
-				try (ResultSet rows = statement.executeQuery("SELECT lock_name, fencing_token FROM leasehold_lock")) {
+				try (ResultSet rows = statement.executeQuery(
+						"SELECT lock_name, greatest(fencing_token, successor_token) FROM leasehold_lock")) {
 					while (rows.next()) {
 						tokens.put(rows.getString(1), rows.getLong(2));
 					}
