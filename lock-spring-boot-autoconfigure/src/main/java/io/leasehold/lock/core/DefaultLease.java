@@ -5,8 +5,11 @@ import java.time.Instant;
 import java.util.Deque;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.micrometer.observation.Observation;
@@ -180,12 +183,31 @@ final class DefaultLease implements Lease {
 	}
 
 	/**
-	 * Waits, without heeding interrupts, for the first attempt to confirm its hand-over (bounded by
-	 * the statement timeout).
+	 * Waits for the first attempt to confirm its hand-over (bounded by the statement timeout), at
+	 * most until the lease's local deadline, past which no confirmation can help it; an interrupt
+	 * does not cut the wait short, as a release must not leave the hand-over half done.
 	 * @return whether the hand-over is confirmed, or needed none
 	 */
 	boolean awaitConfirmation() {
-		this.confirmationTried.join();
+		boolean interrupted = false;
+		while (!this.confirmationTried.isDone()) {
+			long remaining = this.deadlineNanos - System.nanoTime();
+			if (remaining <= 0) {
+				break;
+			}
+			try {
+				this.confirmationTried.get(remaining, TimeUnit.NANOSECONDS);
+			}
+			catch (InterruptedException ex) {
+				interrupted = true;
+			}
+			catch (ExecutionException | TimeoutException ex) {
+				break;
+			}
+		}
+		if (interrupted) {
+			Thread.currentThread().interrupt();
+		}
 		return this.unconfirmedAfter == 0;
 	}
 

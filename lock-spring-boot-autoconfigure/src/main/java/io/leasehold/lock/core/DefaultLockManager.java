@@ -739,6 +739,17 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		return leases;
 	}
 
+	/**
+	 * Waits until the lease's row names it: a lease passed on in a prepared hand-over is named
+	 * there once its confirmation, sent when it was taken, has landed. Returns at once for any
+	 * other lease, and after the confirmation's first attempt, whatever its outcome.
+	 */
+	public void awaitConfirmation(Lease lease) {
+		if (lease instanceof DefaultLease defaultLease) {
+			defaultLease.awaitConfirmation();
+		}
+	}
+
 	/** Who this node is in the lease table. */
 	public String ownerId() {
 		return this.ownerId;

@@ -70,6 +70,8 @@ public class CommitGuard implements TransactionExecutionListener {
 			return;
 		}
 		for (Lease lease : leases) {
+			// a lease handed over within the node is named in its row once its hand-over is confirmed
+			this.lockManager.awaitConfirmation(lease);
 			Optional<LeaseRow> row;
 			try {
 				row = this.store.lockForCommit(connection, lease.lockName());

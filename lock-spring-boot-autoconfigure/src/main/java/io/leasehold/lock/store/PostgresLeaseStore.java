@@ -45,12 +45,19 @@ import io.leasehold.lock.LockStoreException;
  * caller while its own node holds the lock, as its node's release finds the caller in its queue;
  * it does once that release may be under way, as the release may have read the queue just
  * before the caller joined it.)</li>
- * <li><b>Successor token</b>: while a lease holds the row and other callers of its node wait,
- * the node draws the token its hand-over will grant ({@code successor_token}), in a statement of
- * its own that locks the row first, like a grant, and commits durably. A hand-over that names
- * that token grants it only if the row still names the releasing lease's token: no grant can
- * have come between the draw and the hand-over, so the token is greater than every earlier
- * grant's and smaller than every later one's, exactly as if the hand-over had drawn it.</li>
+ * <li><b>Prepared hand-over</b>: while a lease holds the row and other callers of its node
+ * wait, the node draws the token of the lease's successor and records it in the row
+ * ({@code successor_token}), in a statement of its own that locks the row first, like a grant,
+ * and commits durably. From then on the row says durably who holds the lock next: the node may
+ * pass that token to its next caller the moment the lease ends, with no statement in between.
+ * The successor then <b>confirms</b> the hand-over: one statement, under the row lock, that moves
+ * the row to the successor's token with a lease of its own, takes the waiters' registration over
+ * like a hand-over, and draws the token of the successor's own successor. It names both tokens,
+ * and the successor token must be greater than the row's: a token drawn under an earlier lease
+ * confirms nothing. Its token is greater than every earlier grant's and smaller than every later
+ * one's, exactly as if a hand-over statement had drawn it, since no grant can come between the
+ * draw and the confirmation: every grant clears {@code successor_token}, and the row stays taken
+ * in between.</li>
  * <li><b>Renew</b> moves {@code expires_at} forward, again only for the same token and only
  * while the lease has not expired.</li>
  * <li><b>Clean-up</b> deletes rows expired for longer than a retention far beyond the statement
@@ -70,13 +77,11 @@ import io.leasehold.lock.LockStoreException;
  * the release of a lease with a minimum hold time: it may move the expiry later, which is a
  * renewal in effect, so it commits with {@code on}.
  * <p>
- * A hand-over that grants the successor token drawn ahead (which the lock manager asks for only
- * when told to hand over without a flush) commits with {@code off} too. Its token
- * is durable already, as the draw committed durably; and if a crash loses the hand-over, the row
- * is left as the draw found it, naming the lease the hand-over ended, which expires at its old
- * time. So the lock manager lets a lease handed over that way last no longer than the one it
- * followed (nor than its own), and no other node can take the lock while either holder believes it has it. The
- * draw's durable commit runs while the holder works, not between two holders.
+ * Until a prepared hand-over is confirmed, the row names the lease it ended, which expires at its
+ * old time; so the lock manager lets the successor's lease last no longer than that one (nor than
+ * its own) until the confirmation lands, and no other node can take the lock while either holder
+ * believes it has it. A crash cannot undo the hand-over: the draw that recorded the successor was
+ * durable, and the successor's confirmation after the restart finds the row as the draw left it.
  */
 public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
@@ -204,8 +209,9 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			UPDATE %1$s AS lease
 			SET fencing_token = ?,
 			    successor_token = nextval('%2$s'),
-			    acquired_at = CASE WHEN locked.confirmed THEN lease.acquired_at ELSE clock_timestamp() END,
-			    expires_at = clock_timestamp() + ? * interval '1 millisecond',
+			    (acquired_at, expires_at) = (SELECT CASE WHEN locked.confirmed THEN lease.acquired_at ELSE now.at END,
+			                                        now.at + ? * interval '1 millisecond'
+			                                 FROM (SELECT clock_timestamp() AS at) AS now),
 			    waiters_until = NULL
 			FROM locked WHERE lease.lock_name = locked.lock_name
 			RETURNING lease.expires_at, coalesce(locked.waiters_until > clock_timestamp(), false),

@@ -33,6 +33,7 @@ import io.leasehold.lock.test.TestDatabase;
 import static io.leasehold.lock.notify.NotifyNodes.POLLING_MAX_30S;
 import static io.leasehold.lock.notify.NotifyNodes.SAFETY_POLL_30S;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A lease that ends by expiring, not by a release, notifies nobody. The first waiter of each
@@ -163,8 +164,18 @@ class CrashedHolderTests {
 		return grants;
 	}
 
-	/** The row of the lease with this token, read from the table. */
+	/**
+	 * The row of the lease with this token, read from the table once it names the token: a lease
+	 * handed over within a node is named there once its hand-over is confirmed, a moment after it
+	 * was taken.
+	 */
 	private static Grant grant(String lockName, long fencingToken) {
+		return await().atMost(Duration.ofSeconds(5))
+			.ignoreExceptionsInstanceOf(AssertionError.class)
+			.until(() -> readGrant(lockName, fencingToken), (grant) -> true);
+	}
+
+	private static Grant readGrant(String lockName, long fencingToken) {
 		String sql = """
 				SELECT acquired_at, expires_at, expires_at <= clock_timestamp()
 				FROM leasehold_lock WHERE lock_name = ? AND fencing_token = ?""";
