@@ -41,6 +41,8 @@ class DatabaseCrashTests {
 
 	private static final Duration RUN = Duration.ofSeconds(8);
 
+	private static final String PREPARED_ROWS = "SELECT count(*) FROM leasehold_lock WHERE successor_token > fencing_token";
+
 	private static final LockdbFaults.Section report = new LockdbFaults.Section("6. PostgreSQL killed (-9) and restarted",
 			"Three workers (one @DistributedLock), two locks, 2 s lease renewed every 660 ms, wait 1 s, statement"
 					+ " timeout 1 s, work 30-120 ms. After at least 8 grants the lease database's postmaster and"
@@ -114,6 +116,9 @@ class DatabaseCrashTests {
 				run.workers().go(Duration.ofSeconds(60));
 				long started = nowMicros();
 				LockdbFaults.awaitGrants(run, started, 8, Duration.ofSeconds(20));
+				// a lock whose row records its next holder: a hand-over under way is prepared
+				long successorTokensDrawn = twoThreadsEach ? awaitPositive(lockdb, PREPARED_ROWS, Duration.ofSeconds(10))
+						: count(lockdb, PREPARED_ROWS);
 
 				lockdb.execute("postgres", "INSERT INTO crash_control VALUES (1)");
 				long killedAt = nowMicros();
@@ -158,8 +163,6 @@ class DatabaseCrashTests {
 					.append(" workers none)")
 					.toString());
 				assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
-				long successorTokensDrawn = count(lockdb,
-						"SELECT count(*) FROM leasehold_lock WHERE successor_token IS NOT NULL");
 				return new Crash(r, acknowledged, firstAfter, afterRestart, missing,
 						LockdbFaults.grants(events, (e) -> e.wall() > killed).size(), controlRowKept,
 						successorTokensDrawn);
@@ -177,6 +180,17 @@ class DatabaseCrashTests {
 			.as("first token of %s after the restart exceeds every acknowledged one", lock)
 			.isGreaterThan(crash.acknowledged().getOrDefault(lock, 0L)));
 		ContentionTests.assertSafe(crash.result());
+	}
+
+	/** Polls the count every 10 ms until it is positive, at most {@code timeout}; answers the last count. */
+	private static long awaitPositive(PostgresServer server, String sql, Duration timeout) throws Exception {
+		long deadline = System.nanoTime() + timeout.toNanos();
+		long count = count(server, sql);
+		while (count == 0 && System.nanoTime() - deadline < 0) {
+			Thread.sleep(10);
+			count = count(server, sql);
+		}
+		return count;
 	}
 
 	private static long count(PostgresServer server, String sql) throws Exception {
