@@ -47,8 +47,8 @@ abstract class DelegatingLeaseStore implements LeaseStore {
 	}
 
 	@Override
-	public OptionalLong drawSuccessorToken(String lockName, long fencingToken) {
-		return this.delegate.drawSuccessorToken(lockName, fencingToken);
+	public OptionalLong drawSuccessorToken(String lockName, long fencingToken, Duration leaseTime) {
+		return this.delegate.drawSuccessorToken(lockName, fencingToken, leaseTime);
 	}
 
 	@Override

@@ -108,7 +108,8 @@ public final class LeaseholdLockAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	LeaseRenewer leaseholdLeaseRenewer(LeaseScheduler leaseholdScheduler, LeaseholdLockProperties properties) {
-		return new LeaseRenewer(leaseholdScheduler.executor(), properties.getRenewalRatio());
+		return new LeaseRenewer(leaseholdScheduler.executor(), leaseholdScheduler.handOverExecutor(),
+				properties.getRenewalRatio());
 	}
 
 	@Bean

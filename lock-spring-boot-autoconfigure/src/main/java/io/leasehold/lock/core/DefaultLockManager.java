@@ -308,7 +308,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			if (acquisition.granted() != null) {
 				Grant grant = acquisition.granted();
 				DefaultLease lease = granted(request, grant.fencingToken(), grant.expiresAt(), sentAt, 0);
-				holdsHere(lockName, lease.fencingToken(), lease.deadlineNanos(), 0);
+				holdsHere(lockName, lease.fencingToken(), lease.deadlineNanos(), 0, settings.leaseTime());
 				return new Try(lease, null, null);
 			}
 			if (logger.isDebugEnabled()) {
@@ -461,7 +461,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				Grant grant = succession.get().grant();
 				boolean othersWaiting = succession.get().othersWaiting();
 				lease.handedOver();
-				holdsHere(lockName, grant.fencingToken(), localDeadline(sentAt, successor.leaseTime()), 0);
+				holdsHere(lockName, grant.fencingToken(), localDeadline(sentAt, successor.leaseTime()), 0,
+						successor.leaseTime());
 				// a shutdown begun meanwhile closed every lease it knew of: this one is nobody's
 				if (!this.shutDown) {
 					Unclaimed unclaimed = new Unclaimed(lockName, grant.fencingToken());
@@ -521,7 +522,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		long ownDeadline = localDeadline(sentAt, successor.leaseTime());
 		long deadline = (lease.deadlineNanos() - ownDeadline < 0) ? lease.deadlineNanos() : ownDeadline;
 		// its confirmation draws the token of its own successor
-		this.heldHere.put(lockName, new HeldHere(successorToken, deadline, DRAWING));
+		this.heldHere.put(lockName, new HeldHere(successorToken, deadline, DRAWING, successor.leaseTime()));
 		boolean taken = false;
 		if (!this.shutDown) {
 			this.handedOverNotTaken.put(successorToken, new Unclaimed(lockName, lease.fencingToken()));
@@ -549,7 +550,8 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 */
 	void confirmed(DefaultLease lease, Confirmation confirmation) {
 		this.heldHere.computeIfPresent(lease.lockName(), (name, here) -> (here.fencingToken() == lease.fencingToken())
-				? new HeldHere(lease.fencingToken(), lease.deadlineNanos(), confirmation.successorToken()) : here);
+				? new HeldHere(lease.fencingToken(), lease.deadlineNanos(), confirmation.successorToken(),
+						lease.settings().leaseTime()) : here);
 		if (confirmation.othersWaiting()) {
 			this.waitStrategy.othersWaiting(lease.lockName());
 		}
@@ -597,18 +599,19 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 			return;
 		}
 		long fencingToken = claimed[0].fencingToken();
+		Duration leaseTime = claimed[0].leaseTime();
 		try {
-			this.renewer.runSoon(() -> drawSuccessorToken(lockName, fencingToken));
+			this.renewer.runSoon(() -> drawSuccessorToken(lockName, fencingToken, leaseTime));
 		}
 		catch (RejectedExecutionException ex) {
 			// shutting down: no hand-over will need it
 		}
 	}
 
-	private void drawSuccessorToken(String lockName, long fencingToken) {
+	private void drawSuccessorToken(String lockName, long fencingToken, Duration leaseTime) {
 		long drawn = NOT_DRAWN;
 		try {
-			drawn = this.store.drawSuccessorToken(lockName, fencingToken).orElse(NOT_DRAWN);
+			drawn = this.store.drawSuccessorToken(lockName, fencingToken, leaseTime).orElse(NOT_DRAWN);
 		}
 		catch (RuntimeException ex) {
 			logger.debug("Could not draw the successor token of lock '" + lockName + "' (token " + fencingToken
@@ -701,8 +704,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		return here != null && System.nanoTime() - here.deadlineNanos() < 0;
 	}
 
-	private void holdsHere(String lockName, long fencingToken, long deadlineNanos, long successorToken) {
-		this.heldHere.put(lockName, new HeldHere(fencingToken, deadlineNanos, successorToken));
+	private void holdsHere(String lockName, long fencingToken, long deadlineNanos, long successorToken,
+			Duration leaseTime) {
+		this.heldHere.put(lockName, new HeldHere(fencingToken, deadlineNanos, successorToken, leaseTime));
 	}
 
 	private void leftHere(String lockName, long fencingToken) {
@@ -832,14 +836,14 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 * A lock this node holds: the token of its lease, the lease's local deadline, and the token
 	 * drawn for its successor: 0 before the draw, {@link #DRAWING} or {@link #NOT_DRAWN} instead.
 	 */
-	private record HeldHere(long fencingToken, long deadlineNanos, long successorToken) {
+	private record HeldHere(long fencingToken, long deadlineNanos, long successorToken, Duration leaseTime) {
 
 		HeldHere withSuccessorToken(long successorToken) {
-			return new HeldHere(this.fencingToken, this.deadlineNanos, successorToken);
+			return new HeldHere(this.fencingToken, this.deadlineNanos, successorToken, this.leaseTime);
 		}
 
 		HeldHere withDeadline(long deadlineNanos) {
-			return new HeldHere(this.fencingToken, deadlineNanos, this.successorToken);
+			return new HeldHere(this.fencingToken, deadlineNanos, this.successorToken, this.leaseTime);
 		}
 
 		/** Whether the successor's token has been drawn. */

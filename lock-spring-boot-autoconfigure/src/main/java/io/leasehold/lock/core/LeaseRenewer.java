@@ -1,6 +1,7 @@
 package io.leasehold.lock.core;
 
 import java.time.Duration;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -16,17 +17,30 @@ public class LeaseRenewer {
 
 	private final ScheduledExecutorService scheduler;
 
+	private final Executor upkeep;
+
 	private final double renewalRatio;
 
 	/**
 	 * @param renewalRatio the fraction of the lease time between renewals, above 0 and at most 0.9
 	 */
 	public LeaseRenewer(ScheduledExecutorService scheduler, double renewalRatio) {
+		this(scheduler, scheduler, renewalRatio);
+	}
+
+	/**
+	 * @param upkeep where lease upkeep that must not hold up the caller runs (see
+	 * {@link #runSoon}): best apart from the scheduler, so that a slow commit there never delays a
+	 * renewal
+	 * @param renewalRatio the fraction of the lease time between renewals, above 0 and at most 0.9
+	 */
+	public LeaseRenewer(ScheduledExecutorService scheduler, Executor upkeep, double renewalRatio) {
 		if (!(renewalRatio > 0 && renewalRatio <= 0.9)) {
 			throw new IllegalArgumentException(
 					"leasehold.lock.renewal-ratio must be above 0 and at most 0.9, but was " + renewalRatio);
 		}
 		this.scheduler = scheduler;
+		this.upkeep = upkeep;
 		this.renewalRatio = renewalRatio;
 	}
 
@@ -41,9 +55,12 @@ public class LeaseRenewer {
 		return schedule(lease, Math.max(0, Math.min(interval, untilDeadline / 10 * 9)));
 	}
 
-	/** Runs lease upkeep that must not hold up the caller, such as drawing a successor's token. */
+	/**
+	 * Runs lease upkeep that must not hold up the caller: preparing a hand-over (drawing the
+	 * successor's token) and confirming one.
+	 */
 	void runSoon(Runnable task) {
-		this.scheduler.execute(task);
+		this.upkeep.execute(task);
 	}
 
 	/** Schedules a retry after a failed renewal, well before the local deadline. */

@@ -62,11 +62,12 @@ public interface LeaseStore {
 	 * Prepares the lease's hand-over to a caller of the same node: draws the token of its
 	 * successor while the lease holds the row, and records it in the row durably. The node may
 	 * then pass that token to its next caller the moment the lease ends, and
-	 * {@linkplain #confirmHandOver confirm} the hand-over afterwards.
+	 * {@linkplain #confirmHandOver confirm} the hand-over afterwards. The draw also extends the
+	 * lease to {@code leaseTime} from now, if that is later, as a renewal would.
 	 * @return the token, or empty when the lease is no longer held with {@code fencingToken}; a
 	 * store that prepares no hand-overs always answers empty
 	 */
-	default OptionalLong drawSuccessorToken(String lockName, long fencingToken) {
+	default OptionalLong drawSuccessorToken(String lockName, long fencingToken, Duration leaseTime) {
 		return OptionalLong.empty();
 	}
 

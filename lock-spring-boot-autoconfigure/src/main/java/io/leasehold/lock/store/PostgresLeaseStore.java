@@ -162,7 +162,9 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 
 	/**
 	 * Draws the successor's token under the row lock of the lease it follows, so it is greater than
-	 * every token granted before; any later grant draws a greater one.
+	 * every token granted before; any later grant draws a greater one. It extends the lease as a
+	 * renewal would: a renewal that waits for its row lock, behind its commit, finds the lease
+	 * extended, not expired.
 	 */
 	private static final String DRAW_SUCCESSOR_TOKEN = """
 			WITH locked AS MATERIALIZED (
@@ -170,7 +172,8 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 			    WHERE lock_name = ? AND fencing_token = ? AND expires_at > clock_timestamp()
 			    FOR UPDATE)
 			UPDATE %1$s AS lease
-			SET successor_token = nextval('%2$s')
+			SET successor_token = nextval('%2$s'),
+			    expires_at = greatest(lease.expires_at, clock_timestamp() + ? * interval '1 millisecond')
 			FROM locked WHERE lease.lock_name = locked.lock_name
 			RETURNING lease.successor_token""";
 
@@ -439,11 +442,12 @@ public class PostgresLeaseStore implements LeaseStore, AutoCloseable {
 	 * Durable, as a grant: a token not confirmed by synchronous replication is not returned.
 	 */
 	@Override
-	public OptionalLong drawSuccessorToken(String lockName, long fencingToken) {
+	public OptionalLong drawSuccessorToken(String lockName, long fencingToken, Duration leaseTime) {
 		return execute("draw successor token", lockName, this.drawSuccessorTokenSql, this.timeouts.statementTimeout(),
 				(statement) -> {
 					statement.setString(3, lockName);
 					statement.setLong(4, fencingToken);
+					statement.setLong(5, leaseTime.toMillis());
 				}, (rows) -> rows.next() ? OptionalLong.of(rows.getLong(1)) : OptionalLong.empty(), null);
 	}
 

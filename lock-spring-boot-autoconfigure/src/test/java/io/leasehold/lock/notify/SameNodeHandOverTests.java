@@ -29,6 +29,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 import io.leasehold.lock.Lease;
+import io.leasehold.lock.LeaseLostException;
 import io.leasehold.lock.LockOptions;
 import io.leasehold.lock.autoconfigure.LeaseholdLockProperties;
 import io.leasehold.lock.core.DefaultLockManager;
@@ -269,6 +270,43 @@ class SameNodeHandOverTests {
 			other.get().close();
 		}
 		assertThat(a.bean(DefaultLockManager.class).leasesLost()).as("leases found lost").isZero();
+	}
+
+	/**
+	 * If the row no longer names the lease a prepared successor followed when its confirmation
+	 * lands (here another transaction takes the lock over while keeping the row locked, as if that
+	 * lease had expired), the successor's lease turns invalid at once and is counted lost, and
+	 * its release leaves the new holder's lease alone.
+	 */
+	@Test
+	void aPreparedSuccessorWhoseConfirmationFindsTheLockTakenOverTurnsInvalidAtOnce() throws Exception {
+		String lockName = "same-node-taken-over-" + UUID.randomUUID();
+		DefaultLockManager manager = a.bean(DefaultLockManager.class);
+		Lease held = a.lockManager().acquire(lockName, FIVE_MINUTES);
+		Future<Lease> waiter = executor.submit(() -> a.lockManager()
+			.acquire(lockName, FIVE_MINUTES.withWaitTime(Duration.ofSeconds(10))));
+		long drawn = awaitPreparedFor(lockName, held);
+		long lostBefore = manager.leasesLost();
+		Lease successor;
+		try (Connection blocker = connect()) {
+			blocker.setAutoCommit(false);
+			lockRow(blocker, lockName);
+			held.close();
+			successor = waiter.get(10, TimeUnit.SECONDS);
+			assertThat(successor.fencingToken()).isEqualTo(drawn);
+			assertThat(successor.isValid()).isTrue();
+			takeOver(blocker, lockName);
+			blocker.commit();
+		}
+		try (successor) {
+			await().atMost(Duration.ofSeconds(10)).until(() -> !successor.isValid());
+			assertThatExceptionOfType(LeaseLostException.class).isThrownBy(successor::assertValid);
+			assertThat(manager.leasesLost()).isEqualTo(lostBefore + 1);
+		}
+		LeaseRow row = a.bean(LeaseStore.class).find(lockName).orElseThrow();
+		assertThat(row.ownerId()).as("the new holder's lease, left alone").isEqualTo("intruder");
+		assertThat(row.fencingToken()).isGreaterThan(drawn);
+		assertThat(row.isHeld()).isTrue();
 	}
 
 	/**
@@ -551,6 +589,18 @@ class SameNodeHandOverTests {
 				assertThat(rows.next()).isTrue();
 				return rows.getObject(1, type);
 			}
+		}
+	}
+
+	/** Grants the lock to another holder with a fresh token, in the transaction of {@code connection}. */
+	private static void takeOver(Connection connection, String lockName) throws Exception {
+		LeaseholdLockProperties properties = a.bean(LeaseholdLockProperties.class);
+		try (PreparedStatement statement = connection.prepareStatement("UPDATE " + properties.getTableName()
+				+ " SET owner_id = 'intruder', fencing_token = nextval('" + properties.getSequenceName()
+				+ "'), successor_token = NULL, expires_at = clock_timestamp() + interval '1 minute'"
+				+ " WHERE lock_name = ?")) {
+			statement.setString(1, lockName);
+			assertThat(statement.executeUpdate()).isOne();
 		}
 	}
 

@@ -149,7 +149,7 @@ abstract class AbstractLeaseStoreContractTests {
 	@Test
 	void aConfirmedHandOverGivesTheDrawnTokenTheRowWithALeaseOfItsOwnAndDrawsTheNext() {
 		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
-		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken()).orElseThrow();
+		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken(), LONG).orElseThrow();
 		assertThat(drawn).isGreaterThan(first.fencingToken());
 		Grant otherLock = store().tryAcquire(this.lock + "-other", "node-b", LONG, LONG).grant().orElseThrow();
 		assertThat(store().find(this.lock).orElseThrow().fencingToken()).as("drawing grants nothing")
@@ -162,7 +162,7 @@ abstract class AbstractLeaseStoreContractTests {
 		assertThat(row.expiresAt()).isEqualTo(confirmed.expiresAt());
 		assertThat(Duration.between(row.acquiredAt(), row.expiresAt())).isEqualTo(LONG);
 		assertThat(confirmed.successorToken()).as("its own successor's token").isGreaterThan(otherLock.fencingToken());
-		assertThat(store().drawSuccessorToken(this.lock, first.fencingToken())).as("the predecessor is gone").isEmpty();
+		assertThat(store().drawSuccessorToken(this.lock, first.fencingToken(), LONG)).as("the predecessor is gone").isEmpty();
 
 		Confirmation again = store().confirmHandOver(this.lock, first.fencingToken(), drawn, LONG).orElseThrow();
 		LeaseRow renewed = store().find(this.lock).orElseThrow();
@@ -174,35 +174,54 @@ abstract class AbstractLeaseStoreContractTests {
 		assertThat(next.fencingToken()).isGreaterThan(again.successorToken());
 	}
 
+	/**
+	 * The draw extends the lease as a renewal would: a renewal waiting for the row lock behind the
+	 * draw's commit then finds the lease extended, not expired.
+	 */
+	@Test
+	void drawingASuccessorTokenExtendsTheLeaseButNeverShortensIt() {
+		Grant grant = store().tryAcquire(this.lock, "node-a", Duration.ofSeconds(2), LONG).grant().orElseThrow();
+		store().drawSuccessorToken(this.lock, grant.fencingToken(), LONG).orElseThrow();
+		Instant extended = store().find(this.lock).orElseThrow().expiresAt();
+		assertThat(extended).isAfter(grant.expiresAt().plus(LONG).minus(Duration.ofSeconds(3)));
+		store().drawSuccessorToken(this.lock, grant.fencingToken(), Duration.ofSeconds(1)).orElseThrow();
+		assertThat(store().find(this.lock).orElseThrow().expiresAt()).as("a shorter lease time keeps the expiry")
+			.isEqualTo(extended);
+		LeaseRow row = store().find(this.lock).orElseThrow();
+		assertThat(row.fencingToken()).isEqualTo(grant.fencingToken());
+	}
+
 	@Test
 	void aHandOverIsConfirmedOnlyForTheTokenDrawnUnderTheLeaseItFollows() {
 		Grant first = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
-		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken()).orElseThrow();
+		long drawn = store().drawSuccessorToken(this.lock, first.fencingToken(), LONG).orElseThrow();
 		Grant second = store().handOver(this.lock, first.fencingToken(), "node-a", LONG).orElseThrow().grant();
 		assertThat(second.fencingToken()).as("a hand-over statement draws a fresh token").isGreaterThan(drawn);
 		assertThat(store().confirmHandOver(this.lock, first.fencingToken(), drawn, LONG)).as("the predecessor is gone")
 			.isEmpty();
 		assertThat(store().confirmHandOver(this.lock, second.fencingToken(), drawn, LONG))
 			.as("a token drawn under an earlier lease").isEmpty();
-		long drawnUnderSecond = store().drawSuccessorToken(this.lock, second.fencingToken()).orElseThrow();
+		long drawnUnderSecond = store().drawSuccessorToken(this.lock, second.fencingToken(), LONG).orElseThrow();
 		assertThat(store().confirmHandOver(this.lock, second.fencingToken(), drawnUnderSecond + 1, LONG))
 			.as("a token not drawn for the successor").isEmpty();
 		LeaseRow row = store().find(this.lock).orElseThrow();
 		assertThat(row.fencingToken()).isEqualTo(second.fencingToken());
-		assertThat(row.expiresAt()).isEqualTo(second.expiresAt());
+		assertThat(Duration.between(row.acquiredAt(), row.expiresAt())).as("the draw extended it, nothing else")
+			.isGreaterThanOrEqualTo(LONG)
+			.isLessThan(LONG.plusSeconds(5));
 	}
 
 	@Test
 	void drawingOrConfirmingForAnExpiredOrStaleLeaseWritesNothing() {
 		Grant stale = store().tryAcquire(this.lock, "node-a", LONG, LONG).grant().orElseThrow();
-		long drawn = store().drawSuccessorToken(this.lock, stale.fencingToken()).orElseThrow();
+		long drawn = store().drawSuccessorToken(this.lock, stale.fencingToken(), LONG).orElseThrow();
 		expire(this.lock);
-		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken())).as("expired").isEmpty();
+		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken(), LONG)).as("expired").isEmpty();
 		assertThat(store().confirmHandOver(this.lock, stale.fencingToken(), drawn, LONG)).as("confirm expired")
 			.isEmpty();
 		Grant current = store().tryAcquire(this.lock, "node-b", LONG, LONG).grant().orElseThrow();
 		assertThat(current.fencingToken()).isGreaterThan(drawn);
-		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken())).as("stale").isEmpty();
+		assertThat(store().drawSuccessorToken(this.lock, stale.fencingToken(), LONG)).as("stale").isEmpty();
 		assertThat(store().confirmHandOver(this.lock, stale.fencingToken(), drawn, LONG)).as("confirm stale")
 			.isEmpty();
 		LeaseRow row = store().find(this.lock).orElseThrow();

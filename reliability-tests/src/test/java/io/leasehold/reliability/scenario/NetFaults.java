@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -69,6 +70,12 @@ final class NetFaults {
 	 */
 	static void startWorkersWithW2ThroughProxy(ScenarioRun run, FaultyProxy proxy, Duration lease, Duration workMin,
 			Duration workMax, int w2Threads) throws IOException {
+		startWorkersWithW2ThroughProxy(run, proxy, lease, workMin, workMax, w2Threads, Map.of());
+	}
+
+	/** As above, with {@code w2Properties} set on w2 as well. */
+	static void startWorkersWithW2ThroughProxy(ScenarioRun run, FaultyProxy proxy, Duration lease, Duration workMin,
+			Duration workMax, int w2Threads, Map<String, String> w2Properties) throws IOException {
 		for (String id : new String[] { "w1", "w2", "w3" }) {
 			run.workers().start(id, (w) -> {
 				w.annotation(id.equals("w1"))
@@ -81,7 +88,11 @@ final class NetFaults {
 					.idle(id.equals("w2") ? Duration.ZERO : Duration.ofMillis(500))
 					.duration(Duration.ofSeconds(60))
 					.set("leasehold.lock.statement-timeout", "1s");
-				return id.equals("w2") ? w.set("spring.datasource.url", lockUrlThrough(proxy)) : w;
+				if (id.equals("w2")) {
+					w2Properties.forEach(w::set);
+					return w.set("spring.datasource.url", lockUrlThrough(proxy));
+				}
+				return w;
 			});
 		}
 	}
