@@ -237,6 +237,60 @@ class AmbiguousOutcomeTests {
 		}
 	}
 
+	/**
+	 * w2 runs two threads with prepared hand-overs (the default): the lock passes from one to the
+	 * other with no statement, and the successor confirms the hand-over in the background. The
+	 * reply to one confirmation is lost, after it committed. The successor's release waits for the
+	 * confirmation at most until its lease's local deadline, then releases its token; another
+	 * worker gets the lock within the lease time, and no two holders overlap.
+	 */
+	@Test
+	void confirmationWhoseReplyIsLostLeavesNoPhantomHolder() throws Exception {
+		DataSource lockdb = this.databases.lockDataSource();
+		try (FaultyProxy proxy = NetFaults.proxyToLockdb(this.databases);
+				ScenarioRun run = new ScenarioRun(this.databases, "ambiguous-confirmation", "c1")) {
+			NetFaults.startWorkersWithW2ThroughProxy(run, proxy, LEASE, Duration.ofMillis(100), Duration.ofMillis(200),
+					2);
+			run.workers().go(Duration.ofSeconds(60));
+			WorkerProcess w2 = run.workers().get("w2");
+			proxy.dropRepliesWhenClientSends(NetFaults.CONFIRM);
+			assertThat(proxy.awaitTriggered(Duration.ofSeconds(30))).as("w2 confirmed a hand-over").isTrue();
+			Fault fault = run.fault("w2", Fault.Kind.NETWORK);
+			NetFaults.Row confirmed = NetFaults.row(lockdb, LOCK).orElseThrow();
+			assertThat(confirmed.owner()).as("the confirmation committed: the row names w2's successor").isEqualTo("w2");
+			Event takeover = NetFaults.awaitGrantElsewhere(run.workers(), "w2", fault.wall(), LEASE.plusSeconds(5));
+			Event releaseOutcome = w2.awaitEvent((e) -> e.op().equals("release") && !e.type().equals("invoke")
+					&& e.token() == confirmed.token(), NetFaults.CALL_BOUND.plusSeconds(2));
+			proxy.heal();
+			long takeoverMicros = takeover.wall() - fault.wall();
+			for (WorkerProcess worker : run.all()) {
+				worker.terminate();
+			}
+			run.workers().awaitExit(Duration.ofSeconds(30));
+			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
+			new ScenarioReport("5c. Ambiguous outcome of a hand-over's confirmation",
+					"As 5b, with prepared hand-overs (the default): the lock passed from one of w2's threads to the"
+							+ " other with no statement, and the successor's confirmation (token " + confirmed.token()
+							+ ") committed, reply dropped: its close() returned (" + releaseOutcome.type() + ") after "
+							+ NetFaults.ms(releaseOutcome.wall() - fault.wall()) + " ms from the confirmation, w"
+							+ takeover.worker().substring(1) + " acquired (token " + takeover.token() + ") "
+							+ NetFaults.ms(takeoverMicros) + " ms after it.",
+					"./mvnw -pl reliability-tests verify -Dtest=AmbiguousOutcomeTests")
+				.row("fenced, renewal on", "lost reply to a confirmation", r, run.leftovers())
+				.write();
+			assertThat(w2.events()).as("w2 was told the token it confirmed")
+				.anyMatch((e) -> e.is("ok", "acquire") && e.token() == confirmed.token());
+			assertThat(takeover.token()).as("the takeover's token is above the successor's")
+				.isGreaterThan(confirmed.token());
+			assertThat(takeoverMicros).as("I5 the lock is taken over within the confirmed lease")
+				.isLessThanOrEqualTo(LEASE.plus(MARGIN).toNanos() / 1000);
+			assertThat(r.overlaps()).as("I3 no two holders at once").isZero();
+			assertThat(r.callsOverBound()).as("I7 calls over %s", NetFaults.CALL_BOUND).isZero();
+			assertThat(run.leftovers().none()).as("left behind: %s", run.leftovers()).isTrue();
+			ContentionTests.assertSafe(r);
+		}
+	}
+
 	/** A grant to w2 that its history does not show as acquired: the server granted, w2 was not told. */
 	private static Optional<NetFaults.Row> phantomGrant(DataSource lockdb, WorkerProcess w2, Duration timeout)
 			throws Exception {

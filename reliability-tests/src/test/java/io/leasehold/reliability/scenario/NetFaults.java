@@ -35,8 +35,15 @@ final class NetFaults {
 	/** Text of the acquire statement only (PostgresLeaseStore): the hand-over locks a live lease instead. */
 	static final String ACQUIRE = "AND expires_at <= clock_timestamp()";
 
-	/** Text of the hand-over statement only: it takes the waiters' registration over. */
+	/**
+	 * Text of the hand-over statement, and of the confirmation of a prepared hand-over: both take
+	 * the waiters' registration over. (A worker whose hand-overs are prepared sends hand-over
+	 * statements only when a hand-over could not be prepared.)
+	 */
 	static final String HAND_OVER = "waiters_until = NULL";
+
+	/** Text of the confirmation of a prepared hand-over only. */
+	static final String CONFIRM = "AS confirmed";
 
 	/** Text of the renew statement only: the acquire sets expires_at after other columns. */
 	static final String RENEW = "SET expires_at = clock_timestamp() +";
