@@ -218,7 +218,8 @@ class AmbiguousOutcomeTests {
 			run.workers().awaitExit(Duration.ofSeconds(30));
 			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
 			new ScenarioReport("5b. Ambiguous outcome of a hand-over",
-					"As above, w2 on two threads, work 100-200 ms. w2's release of token " + releaseOutcome.token()
+					"As above, w2 on two threads, work 100-200 ms, hand-overs not prepared"
+							+ " (prepare-hand-overs=false), so each is a statement. w2's release of token " + releaseOutcome.token()
 							+ " handed the lock over to its other thread (token " + phantom.token() + "), reply dropped:"
 							+ " close() returned (" + releaseOutcome.type() + ") after "
 							+ NetFaults.ms(releaseOutcome.wall() - fault.wall()) + " ms, w"
@@ -263,6 +264,12 @@ class AmbiguousOutcomeTests {
 					&& e.token() == confirmed.token(), NetFaults.CALL_BOUND.plusSeconds(2));
 			proxy.heal();
 			long takeoverMicros = takeover.wall() - fault.wall();
+			long closeMicros = releaseOutcome.wall() - w2.events()
+				.stream()
+				.filter((e) -> e.is("invoke", "release") && e.id() == releaseOutcome.id())
+				.findFirst()
+				.orElseThrow()
+				.wall();
 			for (WorkerProcess worker : run.all()) {
 				worker.terminate();
 			}
@@ -271,10 +278,11 @@ class AmbiguousOutcomeTests {
 			new ScenarioReport("5c. Ambiguous outcome of a hand-over's confirmation",
 					"As 5b, with prepared hand-overs (the default): the lock passed from one of w2's threads to the"
 							+ " other with no statement, and the successor's confirmation (token " + confirmed.token()
-							+ ") committed, reply dropped: its close() returned (" + releaseOutcome.type() + ") after "
-							+ NetFaults.ms(releaseOutcome.wall() - fault.wall()) + " ms from the confirmation, w"
-							+ takeover.worker().substring(1) + " acquired (token " + takeover.token() + ") "
-							+ NetFaults.ms(takeoverMicros) + " ms after it.",
+							+ ") committed, reply dropped: the successor's close() took " + NetFaults.ms(closeMicros)
+							+ " ms (" + releaseOutcome.type() + "; it waits for the confirmation's first attempt at"
+							+ " most until the lease's local deadline), w" + takeover.worker().substring(1)
+							+ " acquired (token " + takeover.token() + ") " + NetFaults.ms(takeoverMicros)
+							+ " ms after the confirmation was sent.",
 					"./mvnw -pl reliability-tests verify -Dtest=AmbiguousOutcomeTests")
 				.row("fenced, renewal on", "lost reply to a confirmation", r, run.leftovers())
 				.write();
