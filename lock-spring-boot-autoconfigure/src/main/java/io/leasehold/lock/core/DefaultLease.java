@@ -301,6 +301,10 @@ final class DefaultLease implements Lease {
 			renewalFailed(ex);
 			return;
 		}
+		catch (RuntimeException ex) {
+			this.confirmationTried.complete(null);
+			throw ex;
+		}
 		this.stateLock.lock();
 		try {
 			if (confirmation.isEmpty()) {

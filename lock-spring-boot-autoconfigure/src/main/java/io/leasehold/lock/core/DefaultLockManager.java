@@ -463,9 +463,9 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				lease.handedOver();
 				holdsHere(lockName, grant.fencingToken(), localDeadline(sentAt, successor.leaseTime()), 0,
 						successor.leaseTime());
+				Unclaimed unclaimed = new Unclaimed(lockName, grant.fencingToken(), grant.fencingToken());
 				// a shutdown begun meanwhile closed every lease it knew of: this one is nobody's
 				if (!this.shutDown) {
-					Unclaimed unclaimed = new Unclaimed(lockName, grant.fencingToken());
 					this.handedOverNotTaken.put(grant.fencingToken(), unclaimed);
 					taken = successor.take(new WaitStrategy.HandOver(grant.fencingToken(), grant.expiresAt(), sentAt, 0),
 							othersWaiting);
@@ -476,7 +476,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 				}
 				if (!taken) {
 					this.handedOverNotTaken.remove(grant.fencingToken());
-					releaseUnused(new Unclaimed(lockName, grant.fencingToken()), othersWaiting);
+					releaseUnused(unclaimed, othersWaiting);
 				}
 			}
 		}
@@ -525,7 +525,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 		this.heldHere.put(lockName, new HeldHere(successorToken, deadline, DRAWING, successor.leaseTime()));
 		boolean taken = false;
 		if (!this.shutDown) {
-			this.handedOverNotTaken.put(successorToken, new Unclaimed(lockName, lease.fencingToken()));
+			this.handedOverNotTaken.put(successorToken, new Unclaimed(lockName, successorToken, lease.fencingToken()));
 			// the lease time counts from when the lease must end less the lease time
 			taken = successor.take(new WaitStrategy.HandOver(successorToken, lease.expiresAt(),
 					sentAt - (ownDeadline - deadline), lease.fencingToken()), false);
@@ -628,7 +628,7 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 	 */
 	private void releaseUnused(Unclaimed unclaimed, boolean othersWaiting) {
 		String lockName = unclaimed.lockName();
-		leftHere(lockName, unclaimed.rowToken());
+		leftHere(lockName, unclaimed.fencingToken());
 		try {
 			boolean mustNotify = this.waitStrategy.releasing(lockName) || othersWaiting;
 			this.store.release(lockName, unclaimed.rowToken(), Duration.ZERO, mustNotify);
@@ -855,10 +855,11 @@ public class DefaultLockManager implements LockManager, DisposableBean {
 
 	/**
 	 * A lease handed over to a caller that has not taken it yet.
+	 * @param fencingToken the lease's token
 	 * @param rowToken the token the lock's row names: the lease's own, or, for a prepared
 	 * hand-over, that of the lease it followed
 	 */
-	private record Unclaimed(String lockName, long rowToken) {
+	private record Unclaimed(String lockName, long fencingToken, long rowToken) {
 
 	}
 
