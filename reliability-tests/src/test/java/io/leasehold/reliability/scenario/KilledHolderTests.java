@@ -33,6 +33,12 @@ class KilledHolderTests {
 	/** A graceful stop must hand the lock over far sooner than the lease would expire. */
 	private static final Duration PROMPT = Duration.ofMillis(700);
 
+	/**
+	 * The shortest work under the lock. With 200 ms, a CI run once signalled a holder that had
+	 * already released (the read's event reached the controller late), so the fault hit no hold.
+	 */
+	private static final Duration WORK_MIN = Duration.ofMillis(400);
+
 	private final Databases databases = SuiteServers.shared();
 
 	@Test
@@ -45,7 +51,7 @@ class KilledHolderTests {
 						.leaseTime(LEASE)
 						.autoRenew(true)
 						.waitTime(Duration.ofSeconds(3))
-						.work(Duration.ofMillis(200), Duration.ofMillis(400))
+						.work(WORK_MIN, Duration.ofMillis(700))
 						.duration(Duration.ofSeconds(12)));
 			}
 			run.workers().go(Duration.ofSeconds(60));
@@ -55,7 +61,7 @@ class KilledHolderTests {
 			run.workers().awaitExit(Duration.ofSeconds(30));
 			Checker.Result r = run.check(Duration.ofSeconds(9), LEASE.plusSeconds(3));
 			new ScenarioReport("3. Holder killed (SIGKILL) versus stopped (SIGTERM)",
-					"Four workers, one lock, 2 s lease renewed every 660 ms, work 200-400 ms. While holding the"
+					"Four workers, one lock, 2 s lease renewed every 660 ms, work 400-700 ms. While holding the"
 							+ " lock, a LockManager worker gets SIGTERM, another SIGKILL, then the @DistributedLock"
 							+ " worker SIGTERM. Takeover is timed from the signal: SIGTERM " + ms(term2.micros) + " ms and "
 							+ ms(term1.micros) + " ms, SIGKILL " + ms(kill3.micros) + " ms.",
@@ -91,7 +97,11 @@ class KilledHolderTests {
 
 	}
 
-	/** Waits until the worker holds the lock (a new read under it succeeded; work follows for at least 200 ms), signals it, and times the next grant elsewhere. */
+	/**
+	 * Waits until the worker holds the lock (a new read under it succeeded; work follows for at
+	 * least {@link #WORK_MIN}, time enough for the signal to arrive while it holds even on a loaded
+	 * machine), signals it, and times the next grant elsewhere.
+	 */
 	private static Handover signalWhileHolding(ScenarioRun run, String id, Signal signal) throws Exception {
 		WorkerProcess worker = run.workers().get(id);
 		long now = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
