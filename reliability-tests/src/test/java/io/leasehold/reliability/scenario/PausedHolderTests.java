@@ -107,7 +107,8 @@ class PausedHolderTests {
 					default -> NetFaults.RELEASE;
 				};
 				for (int attempt = 0;; attempt++) {
-					assertThat(attempt).as("w2 paused in a granting %s within 8 tries", phase).isLessThan(8);
+					// an acquire that finds the lock busy (two in three, with three workers) is tried again
+					assertThat(attempt).as("w2 paused in a granting %s within 30 tries", phase).isLessThan(30);
 					proxy.switchWhenClientSends(marker, io.leasehold.reliability.infra.FaultyProxy.Mode.HOLD_REPLIES);
 					assertThat(proxy.awaitTriggered(Duration.ofSeconds(20))).as("w2 sent a %s", phase).isTrue();
 					io.leasehold.reliability.check.Fault stop = w2.pause();
