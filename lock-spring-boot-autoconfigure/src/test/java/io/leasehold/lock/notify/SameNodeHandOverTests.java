@@ -124,9 +124,7 @@ class SameNodeHandOverTests {
 			long drawn = prepared ? awaitSuccessorTokenDrawn(node, lockName, held) : 0;
 			long before = StatementCounting.statements(node);
 			if (prepared) {
-				try (Connection blocker = connect()) {
-					blocker.setAutoCommit(false);
-					lockRow(blocker, lockName);
+				try (Connection blocker = lockRowElsewhere(lockName)) {
 					held.close();
 					assertThat(acquired.await(10, TimeUnit.SECONDS))
 						.as("the waiter got the lock while another transaction locked its row").isTrue();
@@ -174,9 +172,7 @@ class SameNodeHandOverTests {
 					Duration.ofSeconds(10))));
 			long drawn = awaitPreparedFor(lockName, held);
 			Lease successor;
-			try (Connection blocker = connect()) {
-				blocker.setAutoCommit(false);
-				lockRow(blocker, lockName);
+			try (Connection blocker = lockRowElsewhere(lockName)) {
 				held.close();
 				successor = waiter.get(10, TimeUnit.SECONDS);
 				assertThat(successor.fencingToken()).isEqualTo(drawn);
@@ -254,9 +250,7 @@ class SameNodeHandOverTests {
 				}
 			});
 			long drawn = awaitPreparedFor(lockName, held);
-			try (Connection blocker = connect()) {
-				blocker.setAutoCommit(false);
-				lockRow(blocker, lockName);
+			try (Connection blocker = lockRowElsewhere(lockName)) {
 				held.close();
 				assertThat(acquired.await(10, TimeUnit.SECONDS)).isTrue();
 				// its release waits for the confirmation, which waits for the row
@@ -288,9 +282,7 @@ class SameNodeHandOverTests {
 		long drawn = awaitPreparedFor(lockName, held);
 		long lostBefore = manager.leasesLost();
 		Lease successor;
-		try (Connection blocker = connect()) {
-			blocker.setAutoCommit(false);
-			lockRow(blocker, lockName);
+		try (Connection blocker = lockRowElsewhere(lockName)) {
 			held.close();
 			successor = waiter.get(10, TimeUnit.SECONDS);
 			assertThat(successor.fencingToken()).isEqualTo(drawn);
@@ -478,9 +470,7 @@ class SameNodeHandOverTests {
 		NotifyNodes.awaitHeadAsleep(b, lockName);
 		Future<?> release;
 		long committed;
-		try (Connection blocker = connect()) {
-			blocker.setAutoCommit(false);
-			lockRow(blocker, lockName);
+		try (Connection blocker = lockRowElsewhere(lockName)) {
 			release = executor.submit(held::close);
 			NotifyNodes.awaitHeadPromised(durable, lockName);
 			assertThat(waiter.get(10, TimeUnit.SECONDS)).as("the waiter gave up").isEmpty();
@@ -510,9 +500,7 @@ class SameNodeHandOverTests {
 			executor.submit(() -> closing.lockManager().tryAcquire(lockName, WAIT_10S).ifPresent(Lease::close));
 			NotifyNodes.awaitQueued(closing, lockName, 1);
 			NotifyNodes.awaitHeadAsleep(closing, lockName);
-			try (Connection blocker = connect()) {
-				blocker.setAutoCommit(false);
-				lockRow(blocker, lockName);
+			try (Connection blocker = lockRowElsewhere(lockName)) {
 				executor.submit(held::close);
 				NotifyNodes.awaitHeadPromised(closing, lockName);
 				shutdown = executor.submit(() -> {
@@ -602,6 +590,17 @@ class SameNodeHandOverTests {
 			statement.setString(1, lockName);
 			assertThat(statement.executeUpdate()).isOne();
 		}
+	}
+
+	/**
+	 * A transaction of the test's own that holds the lock's row {@code FOR UPDATE} until it ends:
+	 * every statement on the row waits for it.
+	 */
+	private static Connection lockRowElsewhere(String lockName) throws Exception {
+		Connection connection = connect();
+		connection.setAutoCommit(false);
+		lockRow(connection, lockName);
+		return connection;
 	}
 
 	private static void lockRow(Connection connection, String lockName) throws Exception {

@@ -103,12 +103,7 @@ class AmbiguousOutcomeTests {
 			proxy.heal();
 			Event renewRelease = w2.awaitEvent((e) -> e.op().equals("release") && !e.type().equals("invoke")
 					&& e.token() == renewedToken, Duration.ofSeconds(40));
-			long renewReleaseMicros = renewRelease.wall() - w2.events()
-				.stream()
-				.filter((e) -> e.is("invoke", "release") && e.id() == renewRelease.id())
-				.findFirst()
-				.orElseThrow()
-				.wall();
+			long renewReleaseMicros = callMicros(w2, renewRelease);
 			long renewTakeoverMicros = renewTakeover.wall() - renewFault.wall();
 			figures.add("a renewal of token " + renewedToken + ", replies dropped for 3.5 s: w"
 					+ renewTakeover.worker().substring(1) + " acquired " + NetFaults.ms(renewTakeoverMicros)
@@ -156,11 +151,7 @@ class AmbiguousOutcomeTests {
 					.isTrue();
 			}
 
-			for (WorkerProcess worker : run.all()) {
-				worker.terminate();
-			}
-			run.workers().awaitExit(Duration.ofSeconds(30));
-			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
+			Checker.Result r = stopAndCheck(run);
 			new ScenarioReport("5. Ambiguous outcome: committed, reply lost",
 					"Three workers, one lock, 1 s lease renewed every 330 ms, statement timeout 1 s, work 300-500 ms."
 							+ " w2's lease connections run through a TCP proxy which, on the text of a lease statement,"
@@ -212,11 +203,7 @@ class AmbiguousOutcomeTests {
 			Event releaseOutcome = awaitOutcome(w2, "release", fault.wall(), NetFaults.CALL_BOUND.plusSeconds(1));
 			proxy.heal();
 			long takeoverMicros = takeover.wall() - fault.wall();
-			for (WorkerProcess worker : run.all()) {
-				worker.terminate();
-			}
-			run.workers().awaitExit(Duration.ofSeconds(30));
-			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
+			Checker.Result r = stopAndCheck(run);
 			new ScenarioReport("5b. Ambiguous outcome of a hand-over",
 					"As above, w2 on two threads, work 100-200 ms, hand-overs not prepared"
 							+ " (prepare-hand-overs=false), so each is a statement. w2's release of token " + releaseOutcome.token()
@@ -264,17 +251,8 @@ class AmbiguousOutcomeTests {
 					&& e.token() == confirmed.token(), NetFaults.CALL_BOUND.plusSeconds(2));
 			proxy.heal();
 			long takeoverMicros = takeover.wall() - fault.wall();
-			long closeMicros = releaseOutcome.wall() - w2.events()
-				.stream()
-				.filter((e) -> e.is("invoke", "release") && e.id() == releaseOutcome.id())
-				.findFirst()
-				.orElseThrow()
-				.wall();
-			for (WorkerProcess worker : run.all()) {
-				worker.terminate();
-			}
-			run.workers().awaitExit(Duration.ofSeconds(30));
-			Checker.Result r = run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
+			long closeMicros = callMicros(w2, releaseOutcome);
+			Checker.Result r = stopAndCheck(run);
 			new ScenarioReport("5c. Ambiguous outcome of a hand-over's confirmation",
 					"As 5b, with prepared hand-overs (the default): the lock passed from one of w2's threads to the"
 							+ " other with no statement, and the successor's confirmation (token " + confirmed.token()
@@ -314,6 +292,25 @@ class AmbiguousOutcomeTests {
 			Thread.sleep(5);
 		}
 		return Optional.empty();
+	}
+
+	/** Terminates every worker (SIGTERM), waits for them to exit, and checks the run's history. */
+	private static Checker.Result stopAndCheck(ScenarioRun run) throws Exception {
+		for (WorkerProcess worker : run.all()) {
+			worker.terminate();
+		}
+		run.workers().awaitExit(Duration.ofSeconds(30));
+		return run.check(NetFaults.CALL_BOUND, Duration.ofSeconds(5));
+	}
+
+	/** How long the worker's call that ended with {@code outcome} took, from its invocation (microseconds). */
+	private static long callMicros(WorkerProcess worker, Event outcome) {
+		return outcome.wall() - worker.events()
+			.stream()
+			.filter((e) -> e.is("invoke", outcome.op()) && e.id() == outcome.id())
+			.findFirst()
+			.orElseThrow()
+			.wall();
 	}
 
 	/** The outcome of the worker's last operation {@code op} invoked before {@code wall}. */
